@@ -1,0 +1,1 @@
+"""agentfold-api: the Litestar REST service."""

@@ -1,0 +1,1 @@
+"""agentfold-core: schemas, validation models and data access."""

@@ -1,0 +1,146 @@
+"""Async engines for the two databases: URL checks, SQLite pragmas, PostgreSQL pooling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic_core
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from agentfold_core.errors import ConfigurationError
+from agentfold_core.settings import DatabaseSettings
+
+Backend = Literal["sqlite", "postgresql"]
+DatabaseRole = Literal["manage", "runtime"]
+
+_DRIVERS: dict[str, Backend] = {"sqlite+aiosqlite": "sqlite", "postgresql+psycopg": "postgresql"}
+_WRITE_OPTION = "agentfold_write"
+
+
+def parse_database_url(url: str) -> URL:
+    """Parse ``url`` and check it names a supported async driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"malformed database URL: {exc}", url=_redact(url)) from exc
+    if parsed.drivername not in _DRIVERS:
+        supported = ", ".join(f"{d}://" for d in _DRIVERS)
+        raise ConfigurationError(
+            f"unsupported database URL scheme {parsed.drivername!r}; use one of {supported}",
+            url=parsed.render_as_string(hide_password=True),
+        )
+    if _DRIVERS[parsed.drivername] == "postgresql" and not parsed.database:
+        raise ConfigurationError(
+            "PostgreSQL URL names no database",
+            url=parsed.render_as_string(hide_password=True),
+        )
+    return parsed
+
+
+def _redact(url: str) -> str:
+    # A malformed URL may still carry a password; never echo anything after "://".
+    scheme, sep, _ = url.partition("://")
+    return f"{scheme}{sep}..." if sep else "<unparseable>"
+
+
+def _json_serializer(value: Any) -> str:
+    # pydantic's encoder handles datetimes, enums and models inside JSON content.
+    return pydantic_core.to_json(value).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """One of the two databases: its role, backend and async engine."""
+
+    role: DatabaseRole
+    backend: Backend
+    engine: AsyncEngine
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; its transaction is rolled back on exit."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction, committed on success, rolled back on error."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{_WRITE_OPTION: True})
+            async with conn.begin():
+                yield conn
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def create_database(
+    url: str, role: DatabaseRole, settings: DatabaseSettings | None = None
+) -> Database:
+    """Build the engine for ``url`` with the backend's connection settings."""
+    settings = settings or DatabaseSettings()
+    parsed = parse_database_url(url)
+    backend = _DRIVERS[parsed.drivername]
+    if backend == "sqlite":
+        engine = _sqlite_engine(parsed, settings)
+    else:
+        engine = create_async_engine(
+            parsed,
+            pool_size=settings.pool_size,
+            max_overflow=settings.max_overflow,
+            pool_timeout=settings.pool_timeout,
+            pool_recycle=settings.pool_recycle,
+            pool_pre_ping=True,
+            json_serializer=_json_serializer,
+            echo=settings.echo_sql,
+            connect_args={"prepare_threshold": settings.prepare_threshold},
+        )
+    return Database(role=role, backend=backend, engine=engine)
+
+
+def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url,
+        json_serializer=_json_serializer,
+        echo=settings.echo_sql,
+        connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+    )
+    busy_timeout = settings.sqlite_busy_timeout_ms
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Autocommit at the driver; transactions are begun explicitly below so that
+        # SAVEPOINT works and writers take the lock up front (no upgrade deadlocks).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def databases_from_settings(settings: DatabaseSettings | None = None) -> tuple[Database, Database]:
+    """The manage and runtime databases named by the settings."""
+    settings = settings or DatabaseSettings()
+    return (
+        create_database(settings.manage_database_url, "manage", settings),
+        create_database(settings.runtime_database_url, "runtime", settings),
+    )

@@ -1,0 +1,26 @@
+"""Process settings read from ``AGENTFOLD_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MANAGE_URL = "sqlite+aiosqlite:///./.agentfold/manage.db"
+DEFAULT_RUNTIME_URL = "sqlite+aiosqlite:///./.agentfold/runtime.db"
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the two databases live and how connections are pooled."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTFOLD_", extra="ignore")
+
+    manage_database_url: str = DEFAULT_MANAGE_URL
+    runtime_database_url: str = DEFAULT_RUNTIME_URL
+    pool_size: int = Field(default=10, ge=1, le=1000)
+    max_overflow: int = Field(default=10, ge=0, le=1000)
+    pool_timeout: float = Field(default=30.0, gt=0)
+    pool_recycle: int = Field(default=1800, ge=-1)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # PgBouncer in transaction mode cannot keep server-side prepared statements.
+    prepare_threshold: int | None = Field(default=5, ge=0)
+    echo_sql: bool = False
