@@ -181,9 +181,7 @@ def changeset_paths(workspace: Workspace) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(
-        path
-        for path in directory.glob("*.md")
-        if path.is_file() and path.name.lower() != README
+        path for path in directory.glob("*.md") if path.is_file() and path.name.lower() != README
     )
 
 

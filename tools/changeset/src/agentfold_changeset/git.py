@@ -63,7 +63,9 @@ def changed_files_since(root: Path, revision: str) -> set[str]:
     committed = run_git(
         root, "diff", "-z", "--name-only", "--no-renames", "--relative", f"{revision}...HEAD", "--"
     )
-    uncommitted = run_git(root, "diff", "-z", "--name-only", "--no-renames", "--relative", "HEAD")
+    uncommitted = run_git(
+        root, "diff", "-z", "--name-only", "--no-renames", "--relative", "HEAD", "--"
+    )
     return _paths(committed) | _paths(uncommitted) | untracked_files(root)
 
 

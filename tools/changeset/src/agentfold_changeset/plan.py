@@ -128,8 +128,7 @@ def build_plan(workspace: Workspace, changesets: Sequence[Changeset]) -> Release
                     widened = current.with_specifiers(widen(current.specifiers, new_version))
                 except VersionError as error:
                     raise PlanError(
-                        f"{workspace.relative(dependant.pyproject)}: {dependency.location}: "
-                        f"{error}"
+                        f"{workspace.relative(dependant.pyproject)}: {dependency.location}: {error}"
                     ) from error
                 changes[key] = RequirementChange(dependency, widened)
                 dependency_updates.setdefault(dependant.name, {})[target.name] = new_version

@@ -57,12 +57,16 @@ class Version:
             raise VersionError(f"unsupported version {text!r} (expected X.Y.Z)")
         return cls(tuple(int(part) for part in stripped.split(".")))
 
-    def _key(self) -> tuple[int, ...]:
-        # PEP 440 treats 1.0 and 1.0.0 as equal, so compare without trailing zeros.
+    def minimal(self) -> Version:
+        """The same version without trailing zero components (``1.0.0`` -> ``1``)."""
         release = list(self.release)
         while len(release) > 1 and release[-1] == 0:
             release.pop()
-        return tuple(release)
+        return Version(tuple(release))
+
+    def _key(self) -> tuple[int, ...]:
+        # PEP 440 treats 1.0 and 1.0.0 as equal, so compare without trailing zeros.
+        return self.minimal().release
 
     def padded(self, length: int) -> tuple[int, ...]:
         """Release tuple padded with zeros to at least ``length`` components."""
@@ -201,11 +205,19 @@ def _pad_text(version: Version, length: int) -> str:
     return str(Version(version.padded(length)))
 
 
+def _upper_bound_text(old: str, boundary: Version) -> str:
+    # Keep the old bound's style: "<0.2" -> "<2" (minimal), "<0.2.0" -> "<2.0.0" (padded).
+    written = Version.parse(old)
+    if len(written.release) > len(written.minimal().release):
+        return _pad_text(boundary, len(written.release))
+    return str(boundary)
+
+
 def widen(specifiers: SpecifierSet, new: Version) -> SpecifierSet:
     """Move every bound so that ``new`` is admitted, keeping the shape of each clause.
 
     Lower bounds become ``>=new``; upper bounds become ``<`` the next breaking boundary
-    (next minor for 0.x, next major from 1.0), written with as many components as before.
+    (next minor for 0.x, next major from 1.0), zero-padded only if the old bound was.
     """
     boundary = breaking_boundary(new)
     widened: list[Specifier] = []
@@ -214,8 +226,7 @@ def widen(specifiers: SpecifierSet, new: Version) -> SpecifierSet:
         if operator in (">=", ">"):
             widened.append(Specifier(">=", str(new)))
         elif operator in ("<", "<="):
-            old_length = len(Version.parse(spec.version).release)
-            widened.append(Specifier("<", _pad_text(boundary, old_length)))
+            widened.append(Specifier("<", _upper_bound_text(spec.version, boundary)))
         elif operator == "~=":
             # ~=0.2.0 admits <0.3 and ~=2.0 admits <3: the breaking boundary again.
             if new.padded(1)[0] == 0:

@@ -192,9 +192,9 @@ def _member_dirs(root: Path, members: Iterable[str], excludes: Iterable[str]) ->
     excluded = {path.resolve() for pattern in excludes for path in root.glob(pattern)}
     found: list[Path] = []
     for pattern in members:
-        matches = sorted(root.glob(pattern)) if any(c in pattern for c in "*?[") else [
-            root / pattern
-        ]
+        matches = (
+            sorted(root.glob(pattern)) if any(c in pattern for c in "*?[") else [root / pattern]
+        )
         for directory in matches:
             resolved = directory.resolve()
             if resolved in excluded or resolved in found:

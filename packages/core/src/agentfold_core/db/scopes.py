@@ -49,6 +49,7 @@ class TenantKey(SQLModel):
 
     __scope_level__: ClassVar[ScopeLevel] = ScopeLevel.TENANT
     __versioned__: ClassVar[bool] = False
+    __self_scoped__: ClassVar[bool] = False
     tenant_id: ResourceId = scope_field()
 
 
@@ -87,6 +88,32 @@ class VersionedSubAgentKey(VersionedAgentKey):
 
     __scope_level__: ClassVar[ScopeLevel] = ScopeLevel.SUB_AGENT
     sub_agent_id: ResourceId = scope_field()
+
+
+class TenantRootKey(SQLModel):
+    """The tenant row itself: ``id`` is the tenant id."""
+
+    __scope_level__: ClassVar[ScopeLevel] = ScopeLevel.TENANT
+    __versioned__: ClassVar[bool] = False
+    __self_scoped__: ClassVar[bool] = True
+    id: ResourceId = id_field()
+
+
+class ProjectRootKey(SQLModel):
+    """A project's own row: ``id`` is the project id."""
+
+    __scope_level__: ClassVar[ScopeLevel] = ScopeLevel.PROJECT
+    __versioned__: ClassVar[bool] = False
+    __self_scoped__: ClassVar[bool] = True
+    tenant_id: ResourceId = scope_field()
+    id: ResourceId = id_field()
+
+
+class VersionedProjectRootKey(ProjectRootKey):
+    """A project's own manage row, on one branch."""
+
+    __versioned__: ClassVar[bool] = True
+    branch: RefName = branch_field()
 
 
 class Identified(SQLModel):

@@ -34,13 +34,8 @@ from agentfold_core.content import (
 from agentfold_core.db.base import ManageBase
 from agentfold_core.db.fields import (
     PROMPT_MAX_LENGTH,
-    RefName,
-    ResourceId,
-    branch_field,
-    id_field,
     json_field,
     reference_field,
-    scope_field,
     string_field,
     text_field,
 )
@@ -55,6 +50,7 @@ from agentfold_core.db.scopes import (
     UiProperties,
     VersionedAgentKey,
     VersionedProjectKey,
+    VersionedProjectRootKey,
     VersionedSubAgentKey,
 )
 
@@ -96,16 +92,7 @@ def _prompt_field() -> Any:
 # --------------------------------------------------------------------------- projects
 
 
-class _ProjectRootKey(SQLModel):
-    # The project row is its own scope: ``id`` holds the project id.
-    __scope_level__: ClassVar[ScopeLevel] = ScopeLevel.PROJECT
-    __versioned__: ClassVar[bool] = True
-    tenant_id: ResourceId = scope_field()
-    id: ResourceId = id_field()
-    branch: RefName = branch_field()
-
-
-class ProjectRow(Timestamps, UiProperties, _ProjectRootKey):
+class ProjectRow(Timestamps, UiProperties, VersionedProjectRootKey):
     """A project's configuration on one branch; ``id`` is the project id."""
 
     models: ModelSettings | None = json_field()

@@ -1,0 +1,1 @@
+"""Curried async data access: ``await get_agent(db)(scopes=..., agent_id=...)``."""

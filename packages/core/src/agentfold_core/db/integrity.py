@@ -1,0 +1,52 @@
+"""Translation of driver errors into domain errors, for both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from agentfold_core.errors import Conflict, InvalidReference, ValidationFailed
+
+# PostgreSQL SQLSTATE codes.
+_UNIQUE, _FOREIGN_KEY, _NOT_NULL, _CHECK = "23505", "23503", "23502", "23514"
+_TOO_LONG, _BAD_TEXT = "22001", "22P02"
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+def _constraint(exc: DBAPIError) -> str | None:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def classify(exc: DBAPIError, *, resource: str, key: dict[str, Any]) -> Exception | None:
+    """The domain error for a driver error, or ``None`` when it is not the caller's fault."""
+    state = _sqlstate(exc)
+    text = str(exc.orig)
+    context = {"resource": resource, "key": key, "constraint": _constraint(exc)}
+    if state == _UNIQUE or "UNIQUE constraint failed" in text:
+        return Conflict(f"{resource} already exists", **context)
+    if state == _FOREIGN_KEY or "FOREIGN KEY constraint failed" in text:
+        return InvalidReference(
+            f"{resource} refers to a resource that does not exist in this scope", **context
+        )
+    if state in (_NOT_NULL, _CHECK, _TOO_LONG, _BAD_TEXT) or "NOT NULL constraint failed" in text:
+        return ValidationFailed(f"{resource} is not valid: {text.splitlines()[0]}", **context)
+    return None
+
+
+@contextmanager
+def domain_errors(resource: str, key: dict[str, Any]) -> Iterator[None]:
+    """Re-raise integrity and data errors from the driver as domain errors."""
+    try:
+        yield
+    except (IntegrityError, DBAPIError) as exc:
+        translated = classify(exc, resource=resource, key=key)
+        if translated is None:
+            raise
+        raise translated from exc

@@ -1,0 +1,110 @@
+"""The one generator of validation models: Select, Insert, Update and their Api variants.
+
+Refinements (id rules, lengths, enums, JSON content types) live on the row classes
+beside the columns; the generator copies them, so they are declared exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, create_model
+from pydantic.fields import FieldInfo
+from sqlmodel import Field, SQLModel
+
+from agentfold_core.db.traits import TableTraits, table_traits
+from agentfold_core.ids import generate_id
+
+RowT = TypeVar("RowT", bound=SQLModel)
+
+_INPUT_CONFIG = ConfigDict(extra="forbid", str_strip_whitespace=False)
+_OUTPUT_CONFIG = ConfigDict(from_attributes=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSet(Generic[RowT]):
+    """The six validation models of one table."""
+
+    traits: TableTraits
+    select: type[RowT]
+    insert: type[BaseModel]
+    update: type[BaseModel]
+    api_select: type[BaseModel]
+    api_insert: type[BaseModel]
+    api_update: type[BaseModel]
+
+
+def _field_spec(info: FieldInfo, *, optional: bool = False) -> tuple[Any, FieldInfo]:
+    # Pydantic keeps constraints as metadata; SQLModel adds its own column metadata,
+    # which means nothing to validation and is dropped.
+    metadata = [m for m in info.metadata if not type(m).__module__.startswith("sqlmodel")]
+    annotation: Any = info.annotation
+    if metadata:
+        annotation = Annotated[(annotation, *metadata)]  # type: ignore[valid-type]
+    if optional:
+        return annotation, Field(default=None, description=info.description)
+    if info.default_factory is not None:
+        return annotation, Field(
+            default_factory=info.default_factory, description=info.description
+        )
+    return annotation, Field(default=info.default, description=info.description)
+
+
+def _model(
+    name: str, fields: dict[str, tuple[Any, FieldInfo]], config: ConfigDict
+) -> type[BaseModel]:
+    return create_model(name, __config__=config, **fields)  # type: ignore[call-overload, no-any-return]
+
+
+def generate_models(table: type[RowT]) -> ModelSet[RowT]:
+    """Generate the validation models of ``table`` (a SQLModel table class)."""
+    row = _row_class(table)
+    traits = table_traits(table)
+    fields = row.model_fields
+    base = table.__name__
+
+    insert_fields = {n: _field_spec(f) for n, f in fields.items()}
+    if traits.derived_id:
+        insert_fields["id"] = _field_spec(fields["id"], optional=True)
+
+    immutable = {*traits.scope_columns, "id", "created_at", *traits.natural_key}
+    update_fields = {
+        n: _field_spec(f, optional=True)
+        for n, f in fields.items()
+        if n not in immutable and n not in traits.server_generated
+    }
+
+    api_hidden = {*traits.scope_columns, *traits.secrets}
+    api_select_fields = {n: _field_spec(f) for n, f in fields.items() if n not in api_hidden}
+
+    api_insert_fields = {
+        n: spec
+        for n, spec in insert_fields.items()
+        if n not in traits.scope_columns and n not in traits.server_generated
+    }
+    if "id" in api_insert_fields and not traits.derived_id:
+        annotation, _ = api_insert_fields["id"]
+        api_insert_fields["id"] = (annotation, Field(default_factory=generate_id))
+
+    api_update_fields = {
+        n: spec for n, spec in update_fields.items() if n not in traits.scope_columns
+    }
+
+    return ModelSet(
+        traits=traits,
+        select=row,
+        insert=_model(f"{base}Insert", insert_fields, _INPUT_CONFIG),
+        update=_model(f"{base}Update", update_fields, _INPUT_CONFIG),
+        api_select=_model(f"{base}ApiSelect", api_select_fields, _OUTPUT_CONFIG),
+        api_insert=_model(f"{base}ApiInsert", api_insert_fields, _INPUT_CONFIG),
+        api_update=_model(f"{base}ApiUpdate", api_update_fields, _INPUT_CONFIG),
+    )
+
+
+def _row_class(table: type[RowT]) -> type[RowT]:
+    # Tables are declared as ``class X(XRow, <DatabaseBase>, table=True)``.
+    row = table.__bases__[0]
+    if not issubclass(row, SQLModel) or getattr(row, "__table__", None) is not None:
+        raise TypeError(f"{table.__name__} must list its row class first")
+    return row  # type: ignore[return-value]
