@@ -36,7 +36,7 @@ class GetFn(Protocol[RowT_co]):
     def __call__(self, *, scopes: TenantScope, **ids: str) -> Awaitable[RowT_co | None]: ...
 
 
-class ListFn(Protocol[RowT_co]):
+class ListFn(Protocol[RowT]):
     """``list_x(db)``: one page, newest first."""
 
     def __call__(
@@ -46,7 +46,7 @@ class ListFn(Protocol[RowT_co]):
         page: int = 1,
         limit: int = DEFAULT_LIMIT,
         where: Mapping[str, Any] | None = None,
-    ) -> Awaitable[Page[RowT_co]]: ...
+    ) -> Awaitable[Page[RowT]]: ...
 
 
 class CreateFn(Protocol[RowT_co]):
@@ -164,7 +164,7 @@ class Entity(Generic[RowT]):
         values["id"] = ids[self.id_param]
         return values
 
-    def row(self, mapping: Mapping[str, Any]) -> RowT:
+    def row(self, mapping: Mapping[Any, Any]) -> RowT:
         """Validate a database row into the Select model."""
         return self.models.select.model_validate(dict(mapping))
 

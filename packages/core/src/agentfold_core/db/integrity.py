@@ -36,7 +36,9 @@ def classify(exc: DBAPIError, *, resource: str, key: dict[str, Any]) -> Exceptio
             f"{resource} refers to a resource that does not exist in this scope", **context
         )
     if state in (_NOT_NULL, _CHECK, _TOO_LONG, _BAD_TEXT) or "NOT NULL constraint failed" in text:
-        return ValidationFailed(f"{resource} is not valid: {text.splitlines()[0]}", **context)
+        return ValidationFailed(
+            f"{resource} is not valid: {text.splitlines()[0]}", errors=(), **context
+        )
     return None
 
 

@@ -125,4 +125,5 @@ def install_sqlite_set_null_triggers(metadata: MetaData) -> None:
     """Create the SET NULL triggers whenever ``metadata.create_all`` runs on SQLite."""
     for table in metadata.tables.values():
         for _name, sql in sqlite_set_null_triggers(table):
-            event.listen(table, "after_create", DDL(sql).execute_if(dialect="sqlite"))
+            ddl = DDL(sql)  # type: ignore[no-untyped-call]
+            event.listen(table, "after_create", ddl.execute_if(dialect="sqlite"))

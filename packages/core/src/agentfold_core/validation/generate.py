@@ -6,8 +6,9 @@ beside the columns; the generator copies them, so they are declared exactly once
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, create_model
 from pydantic.fields import FieldInfo
@@ -41,13 +42,12 @@ def _field_spec(info: FieldInfo, *, optional: bool = False) -> tuple[Any, FieldI
     metadata = [m for m in info.metadata if not type(m).__module__.startswith("sqlmodel")]
     annotation: Any = info.annotation
     if metadata:
-        annotation = Annotated[(annotation, *metadata)]  # type: ignore[valid-type]
+        annotation = Annotated[(annotation, *metadata)]
     if optional:
         return annotation, Field(default=None, description=info.description)
     if info.default_factory is not None:
-        return annotation, Field(
-            default_factory=info.default_factory, description=info.description
-        )
+        factory = cast(Callable[[], Any], info.default_factory)
+        return annotation, Field(default_factory=factory, description=info.description)
     return annotation, Field(default=info.default, description=info.description)
 
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.manage.schema import ArtifactComponent, DataComponent
+from agentfold_core.db.manage.schema import (
+    ArtifactComponent,
+    ArtifactComponentRow,
+    DataComponent,
+    DataComponentRow,
+)
 
-DATA_COMPONENTS = Entity(DataComponent, label="data_component")
+DATA_COMPONENTS: Entity[DataComponentRow] = Entity(DataComponent, label="data_component")
 (
     get_data_component,
     list_data_components,
@@ -15,7 +20,9 @@ DATA_COMPONENTS = Entity(DataComponent, label="data_component")
     delete_data_component,
 ) = DATA_COMPONENTS.functions()
 
-ARTIFACT_COMPONENTS = Entity(ArtifactComponent, label="artifact_component")
+ARTIFACT_COMPONENTS: Entity[ArtifactComponentRow] = Entity(
+    ArtifactComponent, label="artifact_component"
+)
 (
     get_artifact_component,
     list_artifact_components,

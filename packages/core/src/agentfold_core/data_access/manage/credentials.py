@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.manage.schema import CredentialReference
+from agentfold_core.db.manage.schema import (
+    CredentialReference,
+    CredentialReferenceRow,
+)
 
-CREDENTIAL_REFERENCES = Entity(CredentialReference, label="credential_reference")
+CREDENTIAL_REFERENCES: Entity[CredentialReferenceRow] = Entity(
+    CredentialReference, label="credential_reference"
+)
 (
     get_credential_reference,
     list_credential_references,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.manage.schema import Project
+from agentfold_core.db.manage.schema import (
+    Project,
+    ProjectRow,
+)
 
-PROJECTS = Entity(Project, label="project")
-(
-    get_project,
-    list_projects,
-    _,
-    update_project,
-    upsert_project,
-    _,
-) = PROJECTS.functions()
+PROJECTS: Entity[ProjectRow] = Entity(Project, label="project")
+get_project = PROJECTS.get
+list_projects = PROJECTS.list
+update_project = PROJECTS.update
+upsert_project = PROJECTS.upsert

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.manage.schema import Skill, SkillFile
+from agentfold_core.db.manage.schema import (
+    Skill,
+    SkillFile,
+    SkillFileRow,
+    SkillRow,
+)
 
-SKILLS = Entity(Skill, label="skill")
-(
-    get_skill,
-    list_skills,
-    create_skill,
-    update_skill,
-    upsert_skill,
-    delete_skill,
-) = SKILLS.functions()
+SKILLS: Entity[SkillRow] = Entity(Skill, label="skill")
+get_skill, list_skills, create_skill, update_skill, upsert_skill, delete_skill = SKILLS.functions()
 
-SKILL_FILES = Entity(SkillFile, label="skill_file")
+SKILL_FILES: Entity[SkillFileRow] = Entity(SkillFile, label="skill_file")
 (
     get_skill_file,
     list_skill_files,

@@ -5,15 +5,24 @@ from __future__ import annotations
 from agentfold_core.data_access.crud import Entity
 from agentfold_core.db.manage.schema import (
     SubAgentArtifactComponent,
+    SubAgentArtifactComponentRow,
     SubAgentDataComponent,
+    SubAgentDataComponentRow,
     SubAgentExternalAgentRelation,
+    SubAgentExternalAgentRelationRow,
     SubAgentFunctionToolRelation,
+    SubAgentFunctionToolRelationRow,
     SubAgentSkill,
+    SubAgentSkillRow,
     SubAgentTeamAgentRelation,
+    SubAgentTeamAgentRelationRow,
     SubAgentToolRelation,
+    SubAgentToolRelationRow,
 )
 
-SUB_AGENT_TOOLS = Entity(SubAgentToolRelation, label="sub_agent_tool_relation", id_param="relation_id")
+SUB_AGENT_TOOLS: Entity[SubAgentToolRelationRow] = Entity(
+    SubAgentToolRelation, label="sub_agent_tool_relation", id_param="relation_id"
+)
 (
     get_sub_agent_tool_relation,
     list_sub_agent_tool_relations,
@@ -23,7 +32,9 @@ SUB_AGENT_TOOLS = Entity(SubAgentToolRelation, label="sub_agent_tool_relation", 
     delete_sub_agent_tool_relation,
 ) = SUB_AGENT_TOOLS.functions()
 
-SUB_AGENT_FUNCTION_TOOLS = Entity(SubAgentFunctionToolRelation, label="sub_agent_function_tool_relation", id_param="relation_id")
+SUB_AGENT_FUNCTION_TOOLS: Entity[SubAgentFunctionToolRelationRow] = Entity(
+    SubAgentFunctionToolRelation, label="sub_agent_function_tool_relation", id_param="relation_id"
+)
 (
     get_sub_agent_function_tool_relation,
     list_sub_agent_function_tool_relations,
@@ -33,7 +44,9 @@ SUB_AGENT_FUNCTION_TOOLS = Entity(SubAgentFunctionToolRelation, label="sub_agent
     delete_sub_agent_function_tool_relation,
 ) = SUB_AGENT_FUNCTION_TOOLS.functions()
 
-SUB_AGENT_EXTERNAL_AGENTS = Entity(SubAgentExternalAgentRelation, label="sub_agent_external_agent_relation", id_param="relation_id")
+SUB_AGENT_EXTERNAL_AGENTS: Entity[SubAgentExternalAgentRelationRow] = Entity(
+    SubAgentExternalAgentRelation, label="sub_agent_external_agent_relation", id_param="relation_id"
+)
 (
     get_sub_agent_external_agent_relation,
     list_sub_agent_external_agent_relations,
@@ -43,7 +56,9 @@ SUB_AGENT_EXTERNAL_AGENTS = Entity(SubAgentExternalAgentRelation, label="sub_age
     delete_sub_agent_external_agent_relation,
 ) = SUB_AGENT_EXTERNAL_AGENTS.functions()
 
-SUB_AGENT_TEAM_AGENTS = Entity(SubAgentTeamAgentRelation, label="sub_agent_team_agent_relation", id_param="relation_id")
+SUB_AGENT_TEAM_AGENTS: Entity[SubAgentTeamAgentRelationRow] = Entity(
+    SubAgentTeamAgentRelation, label="sub_agent_team_agent_relation", id_param="relation_id"
+)
 (
     get_sub_agent_team_agent_relation,
     list_sub_agent_team_agent_relations,
@@ -53,7 +68,9 @@ SUB_AGENT_TEAM_AGENTS = Entity(SubAgentTeamAgentRelation, label="sub_agent_team_
     delete_sub_agent_team_agent_relation,
 ) = SUB_AGENT_TEAM_AGENTS.functions()
 
-SUB_AGENT_DATA_COMPONENTS = Entity(SubAgentDataComponent, label="sub_agent_data_component", id_param="relation_id")
+SUB_AGENT_DATA_COMPONENTS: Entity[SubAgentDataComponentRow] = Entity(
+    SubAgentDataComponent, label="sub_agent_data_component", id_param="relation_id"
+)
 (
     get_sub_agent_data_component,
     list_sub_agent_data_components,
@@ -63,7 +80,9 @@ SUB_AGENT_DATA_COMPONENTS = Entity(SubAgentDataComponent, label="sub_agent_data_
     delete_sub_agent_data_component,
 ) = SUB_AGENT_DATA_COMPONENTS.functions()
 
-SUB_AGENT_ARTIFACT_COMPONENTS = Entity(SubAgentArtifactComponent, label="sub_agent_artifact_component", id_param="relation_id")
+SUB_AGENT_ARTIFACT_COMPONENTS: Entity[SubAgentArtifactComponentRow] = Entity(
+    SubAgentArtifactComponent, label="sub_agent_artifact_component", id_param="relation_id"
+)
 (
     get_sub_agent_artifact_component,
     list_sub_agent_artifact_components,
@@ -73,7 +92,9 @@ SUB_AGENT_ARTIFACT_COMPONENTS = Entity(SubAgentArtifactComponent, label="sub_age
     delete_sub_agent_artifact_component,
 ) = SUB_AGENT_ARTIFACT_COMPONENTS.functions()
 
-SUB_AGENT_SKILLS = Entity(SubAgentSkill, label="sub_agent_skill", id_param="relation_id")
+SUB_AGENT_SKILLS: Entity[SubAgentSkillRow] = Entity(
+    SubAgentSkill, label="sub_agent_skill", id_param="relation_id"
+)
 (
     get_sub_agent_skill,
     list_sub_agent_skills,

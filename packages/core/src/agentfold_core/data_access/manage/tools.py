@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.manage.schema import ExternalAgent, Function, FunctionTool, Tool
+from agentfold_core.db.manage.schema import (
+    ExternalAgent,
+    ExternalAgentRow,
+    Function,
+    FunctionRow,
+    FunctionTool,
+    FunctionToolRow,
+    Tool,
+    ToolRow,
+)
 
-TOOLS = Entity(Tool, label="tool")
-(
-    get_tool,
-    list_tools,
-    create_tool,
-    update_tool,
-    upsert_tool,
-    delete_tool,
-) = TOOLS.functions()
+TOOLS: Entity[ToolRow] = Entity(Tool, label="tool")
+get_tool, list_tools, create_tool, update_tool, upsert_tool, delete_tool = TOOLS.functions()
 
-FUNCTIONS = Entity(Function, label="function")
+FUNCTIONS: Entity[FunctionRow] = Entity(Function, label="function")
 (
     get_function,
     list_functions,
@@ -25,7 +27,7 @@ FUNCTIONS = Entity(Function, label="function")
     delete_function,
 ) = FUNCTIONS.functions()
 
-FUNCTION_TOOLS = Entity(FunctionTool, label="function_tool")
+FUNCTION_TOOLS: Entity[FunctionToolRow] = Entity(FunctionTool, label="function_tool")
 (
     get_function_tool,
     list_function_tools,
@@ -35,7 +37,7 @@ FUNCTION_TOOLS = Entity(FunctionTool, label="function_tool")
     delete_function_tool,
 ) = FUNCTION_TOOLS.functions()
 
-EXTERNAL_AGENTS = Entity(ExternalAgent, label="external_agent")
+EXTERNAL_AGENTS: Entity[ExternalAgentRow] = Entity(ExternalAgent, label="external_agent")
 (
     get_external_agent,
     list_external_agents,

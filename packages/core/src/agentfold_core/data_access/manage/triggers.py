@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.manage.schema import Trigger
+from agentfold_core.db.manage.schema import (
+    Trigger,
+    TriggerRow,
+)
 
-TRIGGERS = Entity(Trigger, label="trigger")
+TRIGGERS: Entity[TriggerRow] = Entity(Trigger, label="trigger")
 (
     get_trigger,
     list_triggers,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.runtime.schema import ApiKey
+from agentfold_core.db.runtime.schema import (
+    ApiKey,
+    ApiKeyRow,
+)
 
-API_KEYS = Entity(ApiKey, label="api_key")
+API_KEYS: Entity[ApiKeyRow] = Entity(ApiKey, label="api_key")
 (
     get_api_key,
     list_api_keys,

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.runtime.schema import ContextCache, Conversation, Event, Feedback, Message
+from agentfold_core.db.runtime.schema import (
+    ContextCache,
+    ContextCacheRow,
+    Conversation,
+    ConversationRow,
+    Event,
+    EventRow,
+    Feedback,
+    FeedbackRow,
+    Message,
+    MessageRow,
+)
 
-CONVERSATIONS = Entity(Conversation, label="conversation")
+CONVERSATIONS: Entity[ConversationRow] = Entity(Conversation, label="conversation")
 (
     get_conversation,
     list_conversations,
@@ -15,7 +26,7 @@ CONVERSATIONS = Entity(Conversation, label="conversation")
     delete_conversation,
 ) = CONVERSATIONS.functions()
 
-MESSAGES = Entity(Message, label="message")
+MESSAGES: Entity[MessageRow] = Entity(Message, label="message")
 (
     get_message,
     list_messages,
@@ -25,7 +36,7 @@ MESSAGES = Entity(Message, label="message")
     delete_message,
 ) = MESSAGES.functions()
 
-CONTEXT_CACHE = Entity(ContextCache, label="context_cache_entry")
+CONTEXT_CACHE: Entity[ContextCacheRow] = Entity(ContextCache, label="context_cache_entry")
 (
     get_context_cache_entry,
     list_context_cache_entries,
@@ -35,17 +46,10 @@ CONTEXT_CACHE = Entity(ContextCache, label="context_cache_entry")
     delete_context_cache_entry,
 ) = CONTEXT_CACHE.functions()
 
-EVENTS = Entity(Event, label="event")
-(
-    get_event,
-    list_events,
-    create_event,
-    update_event,
-    upsert_event,
-    delete_event,
-) = EVENTS.functions()
+EVENTS: Entity[EventRow] = Entity(Event, label="event")
+get_event, list_events, create_event, update_event, upsert_event, delete_event = EVENTS.functions()
 
-FEEDBACK = Entity(Feedback, label="feedback")
+FEEDBACK: Entity[FeedbackRow] = Entity(Feedback, label="feedback")
 (
     get_feedback,
     list_feedback_entries,

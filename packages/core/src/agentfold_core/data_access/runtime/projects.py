@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.runtime.schema import ProjectMetadata
+from agentfold_core.db.runtime.schema import (
+    ProjectMetadata,
+    ProjectMetadataRow,
+)
 
-PROJECT_METADATA = Entity(ProjectMetadata, label="project_metadata")
-(
-    get_project_metadata,
-    list_project_metadata_rows,
-    _,
-    update_project_metadata,
-    upsert_project_metadata,
-    _,
-) = PROJECT_METADATA.functions()
+PROJECT_METADATA: Entity[ProjectMetadataRow] = Entity(ProjectMetadata, label="project_metadata")
+get_project_metadata = PROJECT_METADATA.get
+update_project_metadata = PROJECT_METADATA.update

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.runtime.schema import LedgerArtifact, Task, TaskRelation
+from agentfold_core.db.runtime.schema import (
+    LedgerArtifact,
+    LedgerArtifactRow,
+    Task,
+    TaskRelation,
+    TaskRelationRow,
+    TaskRow,
+)
 
-TASKS = Entity(Task, label="task")
-(
-    get_task,
-    list_tasks,
-    create_task,
-    update_task,
-    upsert_task,
-    delete_task,
-) = TASKS.functions()
+TASKS: Entity[TaskRow] = Entity(Task, label="task")
+get_task, list_tasks, create_task, update_task, upsert_task, delete_task = TASKS.functions()
 
-TASK_RELATIONS = Entity(TaskRelation, label="task_relation")
+TASK_RELATIONS: Entity[TaskRelationRow] = Entity(TaskRelation, label="task_relation")
 (
     get_task_relation,
     list_task_relations,
@@ -25,7 +25,7 @@ TASK_RELATIONS = Entity(TaskRelation, label="task_relation")
     delete_task_relation,
 ) = TASK_RELATIONS.functions()
 
-LEDGER_ARTIFACTS = Entity(LedgerArtifact, label="ledger_artifact")
+LEDGER_ARTIFACTS: Entity[LedgerArtifactRow] = Entity(LedgerArtifact, label="ledger_artifact")
 (
     get_ledger_artifact,
     list_ledger_artifacts,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.runtime.schema import Tenant
+from agentfold_core.db.runtime.schema import (
+    Tenant,
+    TenantRow,
+)
 
-TENANTS = Entity(Tenant, label="tenant")
-(
-    get_tenant,
-    _,
-    create_tenant,
-    update_tenant,
-    upsert_tenant,
-    delete_tenant,
-) = TENANTS.functions()
+TENANTS: Entity[TenantRow] = Entity(Tenant, label="tenant")
+get_tenant = TENANTS.get
+create_tenant = TENANTS.create
+update_tenant = TENANTS.update
+upsert_tenant = TENANTS.upsert
+delete_tenant = TENANTS.delete

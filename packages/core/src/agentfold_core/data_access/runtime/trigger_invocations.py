@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.db.runtime.schema import TriggerInvocation
+from agentfold_core.db.runtime.schema import (
+    TriggerInvocation,
+    TriggerInvocationRow,
+)
 
-TRIGGER_INVOCATIONS = Entity(TriggerInvocation, label="trigger_invocation")
+TRIGGER_INVOCATIONS: Entity[TriggerInvocationRow] = Entity(
+    TriggerInvocation, label="trigger_invocation"
+)
 (
     get_trigger_invocation,
     list_trigger_invocations,

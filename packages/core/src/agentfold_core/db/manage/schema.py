@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator
 from sqlalchemy import Index, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from agentfold_core.content import (
     ComponentRender,
@@ -45,7 +45,6 @@ from agentfold_core.db.references import manage_reference as reference
 from agentfold_core.db.scopes import (
     DerivedIdentified,
     Identified,
-    ScopeLevel,
     Timestamps,
     UiProperties,
     VersionedAgentKey,
