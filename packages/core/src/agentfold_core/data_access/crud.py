@@ -176,17 +176,17 @@ class Entity(Generic[RowT]):
         values = model.model_dump()
         values.update(self.scope_values(scopes))
         if self.traits.derived_id:
-            values["id"] = relation_id(*(str(values[c]) for c in self._natural_key_parts()))
+            values["id"] = self.derived_id(values)
         now = utcnow()
         values["created_at"] = now
         values["updated_at"] = now
         return values
 
-    def _natural_key_parts(self) -> tuple[str, ...]:
-        # Scope ids (not the branch) plus the natural key: the same relation has the
-        # same id on every branch.
-        scope = tuple(c for c in self.traits.scope_columns if c != "branch")
-        return (*scope, *self.traits.natural_key)
+    def derived_id(self, values: Mapping[str, Any]) -> str:
+        """Relation id from scope ids and natural key; the branch is left out so the
+        same relation has the same id on every branch."""
+        scope = [c for c in self.traits.scope_columns if c != "branch"]
+        return relation_id(*(str(values[c]) for c in (*scope, *self.traits.natural_key)))
 
     def update_values(self, data: Data) -> dict[str, Any]:
         """Column values a partial update sets (only the fields given)."""

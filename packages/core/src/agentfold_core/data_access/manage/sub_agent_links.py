@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
+from agentfold_core.data_access.relations import Link
 from agentfold_core.db.manage.schema import (
     SubAgentArtifactComponent,
     SubAgentArtifactComponentRow,
@@ -103,3 +104,34 @@ SUB_AGENT_SKILLS: Entity[SubAgentSkillRow] = Entity(
     upsert_sub_agent_skill,
     delete_sub_agent_skill,
 ) = SUB_AGENT_SKILLS.functions()
+
+TOOL_LINKS = Link(SUB_AGENT_TOOLS, "tool_id")
+link_tool, unlink_tool = TOOL_LINKS.link, TOOL_LINKS.unlink
+list_sub_agents_using_tool = TOOL_LINKS.users
+
+FUNCTION_TOOL_LINKS = Link(SUB_AGENT_FUNCTION_TOOLS, "function_tool_id")
+link_function_tool, unlink_function_tool = FUNCTION_TOOL_LINKS.link, FUNCTION_TOOL_LINKS.unlink
+list_sub_agents_using_function_tool = FUNCTION_TOOL_LINKS.users
+
+EXTERNAL_AGENT_LINKS = Link(SUB_AGENT_EXTERNAL_AGENTS, "external_agent_id")
+link_external_agent = EXTERNAL_AGENT_LINKS.link
+unlink_external_agent = EXTERNAL_AGENT_LINKS.unlink
+list_sub_agents_using_external_agent = EXTERNAL_AGENT_LINKS.users
+
+TEAM_AGENT_LINKS = Link(SUB_AGENT_TEAM_AGENTS, "target_agent_id")
+link_team_agent, unlink_team_agent = TEAM_AGENT_LINKS.link, TEAM_AGENT_LINKS.unlink
+list_sub_agents_delegating_to_agent = TEAM_AGENT_LINKS.users
+
+DATA_COMPONENT_LINKS = Link(SUB_AGENT_DATA_COMPONENTS, "data_component_id")
+link_data_component = DATA_COMPONENT_LINKS.link
+unlink_data_component = DATA_COMPONENT_LINKS.unlink
+list_sub_agents_using_data_component = DATA_COMPONENT_LINKS.users
+
+ARTIFACT_COMPONENT_LINKS = Link(SUB_AGENT_ARTIFACT_COMPONENTS, "artifact_component_id")
+link_artifact_component = ARTIFACT_COMPONENT_LINKS.link
+unlink_artifact_component = ARTIFACT_COMPONENT_LINKS.unlink
+list_sub_agents_using_artifact_component = ARTIFACT_COMPONENT_LINKS.users
+
+SKILL_LINKS = Link(SUB_AGENT_SKILLS, "skill_id")
+link_skill, unlink_skill = SKILL_LINKS.link, SKILL_LINKS.unlink
+list_sub_agents_using_skill = SKILL_LINKS.users

@@ -1,0 +1,88 @@
+"""Links between a sub-agent and what it uses (tools, components, skills, agents).
+
+A link is a relation row whose id derives from its natural key, so linking is an
+upsert, unlinking needs only the target id, and "who uses this" is one indexed query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy import and_, select
+from sqlmodel import SQLModel
+
+from agentfold_core.data_access.connection import Db, reading, writing
+from agentfold_core.data_access.crud import Data, Entity
+from agentfold_core.db.scopes import ScopeLevel
+from agentfold_core.scopes import ProjectScope, SubAgentScope
+
+RowT = TypeVar("RowT", bound=SQLModel)
+RowT_co = TypeVar("RowT_co", bound=SQLModel, covariant=True)
+
+
+class UnlinkFn(Protocol):
+    """``unlink_x(db)``: whether a link was removed."""
+
+    def __call__(self, *, scopes: SubAgentScope, **target: str) -> Awaitable[bool]: ...
+
+
+class UsersFn(Protocol[RowT_co]):
+    """``list_sub_agents_using_x(db)``: every link to the target in the project."""
+
+    def __call__(self, *, scopes: ProjectScope, **target: str) -> Awaitable[Sequence[RowT_co]]: ...
+
+
+class Link(Generic[RowT]):
+    """Link/unlink/reverse-lookup over one sub-agent relation entity."""
+
+    def __init__(self, entity: Entity[RowT], target: str) -> None:
+        if entity.traits.level is not ScopeLevel.SUB_AGENT or entity.traits.natural_key != (
+            target,
+        ):
+            raise ValueError(f"{entity.label} is not a sub-agent link keyed by {target}")
+        self.entity = entity
+        self.target = target
+
+    def _target_id(self, target: Mapping[str, str]) -> str:
+        if set(target) != {self.target}:
+            raise TypeError(f"{self.entity.label} needs exactly the keyword {self.target!r}")
+        return target[self.target]
+
+    def link(self, db: Db) -> Callable[..., Awaitable[RowT]]:
+        """Curried: create or replace the link described by ``data`` (names the target)."""
+
+        async def _link(*, scopes: SubAgentScope, data: Data) -> RowT:
+            return await self.entity.upsert(db)(scopes=scopes, data=data)
+
+        return _link
+
+    def unlink(self, db: Db) -> UnlinkFn:
+        """Curried: remove the link to a target."""
+
+        async def _unlink(*, scopes: SubAgentScope, **target: str) -> bool:
+            values: dict[str, Any] = self.entity.scope_values(scopes)
+            values[self.target] = self._target_id(target)
+            key = {**self.entity.scope_values(scopes), "id": self.entity.derived_id(values)}
+            async with writing(db) as conn:
+                return await self.entity.delete_where(conn, key) > 0
+
+        return _unlink
+
+    def users(self, db: Db) -> UsersFn[RowT]:
+        """Curried: every sub-agent link to a target, across the project's agents."""
+
+        async def _users(*, scopes: ProjectScope, **target: str) -> Sequence[RowT]:
+            table = self.entity.table
+            prefix = self.entity.scope_values(scopes, ScopeLevel.PROJECT)
+            prefix[self.target] = self._target_id(target)
+            stmt = (
+                select(table)
+                .where(and_(*(table.c[n] == v for n, v in prefix.items())))
+                .order_by(table.c.agent_id, table.c.sub_agent_id)
+            )
+            async with reading(db) as conn:
+                rows = (await conn.execute(stmt)).mappings().all()
+            return [self.entity.row(r) for r in rows]
+
+        return _users
