@@ -21,6 +21,8 @@ Backend = Literal["sqlite", "postgresql"]
 class TestDatabases:
     """The two databases of one test run."""
 
+    __test__ = False
+
     backend: Backend
     manage: Database
     runtime: Database
