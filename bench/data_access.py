@@ -1,0 +1,284 @@
+"""Data-access overhead: agentfold's curried functions vs hand-written SQL.
+
+For each backend, times get-by-id, a paginated list, create, and get_full_project on
+a realistic project, through agentfold and through hand-written SQL on the same
+driver (a raw aiosqlite / psycopg connection held open: the strictest baseline),
+in the same run, interleaved. Prints JSON: median microseconds and the ratio
+agentfold / hand-written per operation and backend.
+
+    uv run python bench/data_access.py [--iterations 400] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import psycopg
+from psycopg.rows import dict_row
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agentfold_core.data_access.full import get_full_project, put_full_project  # noqa: E402
+from agentfold_core.data_access.graph import PROJECT_NODE  # noqa: E402
+from agentfold_core.data_access.manage.agents import (  # noqa: E402
+    create_agent,
+    get_agent,
+    list_agents,
+)
+from agentfold_core.db.base import manage_metadata, runtime_metadata  # noqa: E402
+from agentfold_core.db.engine import Database, create_database  # noqa: E402
+from agentfold_core.scopes import ProjectScope  # noqa: E402
+from tests.support.project_document import realistic_project  # noqa: E402
+
+TENANT, PROJECT = "bench", "support"
+Timer = Callable[[], Awaitable[Any]]
+
+
+async def _median_us(fn: Timer, iterations: int) -> float:
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter_ns()
+        await fn()
+        samples.append(time.perf_counter_ns() - start)
+    return statistics.median(samples) / 1000
+
+
+async def _compare(ours: Timer, baseline: Timer, iterations: int) -> dict[str, float]:
+    # Warm up both, then alternate rounds so drift hits both sides equally.
+    for _ in range(20):
+        await ours()
+        await baseline()
+    ours_t: list[float] = []
+    base_t: list[float] = []
+    rounds = 5
+    for _ in range(rounds):
+        ours_t.append(await _median_us(ours, iterations // rounds))
+        base_t.append(await _median_us(baseline, iterations // rounds))
+    o, b = statistics.median(ours_t), statistics.median(base_t)
+    return {"agentfold_us": round(o, 1), "handwritten_us": round(b, 1), "ratio": round(o / b, 2)}
+
+
+class RawSqlite:
+    """Hand-written SQL over one aiosqlite connection."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.conn: aiosqlite.Connection
+
+    async def open(self) -> None:
+        self.conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self.conn.row_factory = aiosqlite.Row
+        await self.conn.execute("PRAGMA foreign_keys=ON")
+
+    async def fetch_one(self, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
+        async with self.conn.execute(sql.replace("%s", "?"), params) as cur:
+            row = await cur.fetchone()
+        return None if row is None else dict(row)
+
+    async def fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        async with self.conn.execute(sql.replace("%s", "?"), params) as cur:
+            return [dict(r) for r in await cur.fetchall()]
+
+    async def write(self, sql: str, params: tuple[Any, ...]) -> None:
+        await self.conn.execute("BEGIN IMMEDIATE")
+        await self.conn.execute(sql.replace("%s", "?"), params)
+        await self.conn.commit()
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    @staticmethod
+    def now() -> Any:
+        """A timestamp as SQLite stores it."""
+        return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class RawPostgres:
+    """Hand-written SQL over one psycopg async connection."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self.conn: psycopg.AsyncConnection[dict[str, Any]]
+
+    async def open(self) -> None:
+        self.conn = await psycopg.AsyncConnection.connect(
+            self.conninfo, autocommit=True, row_factory=dict_row
+        )
+
+    async def fetch_one(self, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
+        cur = await self.conn.execute(sql, params)
+        return await cur.fetchone()
+
+    async def fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        cur = await self.conn.execute(sql, params)
+        return await cur.fetchall()
+
+    async def write(self, sql: str, params: tuple[Any, ...]) -> None:
+        async with self.conn.transaction():
+            await self.conn.execute(sql, params)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    @staticmethod
+    def now() -> Any:
+        """A timestamp as psycopg binds it."""
+        return datetime.now(UTC)
+
+
+async def _build_schema(db: Database, metadata: Any) -> None:
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+
+
+async def _bench_backend(
+    manage: Database, runtime: Database, raw: RawSqlite | RawPostgres, iterations: int
+) -> dict[str, Any]:
+    await _build_schema(manage, manage_metadata)
+    await _build_schema(runtime, runtime_metadata)
+    scope = ProjectScope(TENANT, PROJECT)
+    await put_full_project(manage, runtime)(scopes=scope, document=realistic_project(PROJECT))
+    for i in range(100):
+        await create_agent(manage)(scopes=scope, data={"id": f"agent-{i:03}", "name": f"A{i}"})
+    await raw.open()
+    key = (TENANT, PROJECT, "main")
+    results: dict[str, Any] = {}
+
+    get = get_agent(manage)
+    results["get_by_id"] = await _compare(
+        lambda: get(scopes=scope, agent_id="agent-042"),
+        lambda: raw.fetch_one(
+            "SELECT * FROM agents WHERE tenant_id = %s AND project_id = %s AND branch = %s"
+            " AND id = %s",
+            (*key, "agent-042"),
+        ),
+        iterations,
+    )
+
+    page = list_agents(manage)
+
+    async def raw_page() -> list[dict[str, Any]]:
+        where = "tenant_id = %s AND project_id = %s AND branch = %s"
+        await raw.fetch_one(f"SELECT count(*) AS n FROM agents WHERE {where}", key)
+        return await raw.fetch_all(
+            f"SELECT * FROM agents WHERE {where} ORDER BY created_at DESC, id DESC"
+            " LIMIT 20 OFFSET 20",
+            key,
+        )
+
+    results["list_page"] = await _compare(
+        lambda: page(scopes=scope, page=2, limit=20), raw_page, iterations
+    )
+
+    create = create_agent(manage)
+    counter = iter(range(10**9))
+
+    async def ours_create() -> Any:
+        return await create(
+            scopes=scope, data={"id": f"c-{next(counter)}", "name": "New", "prompt": "p"}
+        )
+
+    async def raw_create() -> None:
+        now = raw.now()
+        await raw.write(
+            "INSERT INTO agents (tenant_id, project_id, branch, id, name, description,"
+            " created_at, updated_at, prompt, execution_mode) VALUES"
+            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (*key, f"r-{next(counter)}", "New", None, now, now, "p", "classic"),
+        )
+
+    results["create"] = await _compare(ours_create, raw_create, iterations)
+
+    full = get_full_project(manage)
+    tables = [n.entity.table for n in PROJECT_NODE.walk()]
+
+    async def raw_full() -> list[list[dict[str, Any]]]:
+        out = [
+            await raw.fetch_all(
+                "SELECT * FROM projects WHERE tenant_id = %s AND id = %s AND branch = %s", key
+            )
+        ]
+        for table in tables[1:]:
+            out.append(
+                await raw.fetch_all(
+                    f"SELECT * FROM {table.name} WHERE tenant_id = %s AND project_id = %s"
+                    " AND branch = %s",
+                    key,
+                )
+            )
+        return out
+
+    results["get_full_project"] = await _compare(
+        lambda: full(scopes=scope), raw_full, max(iterations // 4, 50)
+    )
+    await raw.close()
+    return results
+
+
+async def main() -> None:
+    """Run the benchmark on SQLite and (if reachable) PostgreSQL; print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--iterations", type=int, default=400)
+    parser.add_argument("--postgres", default=os.environ.get("AGENTFOLD_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    report: dict[str, Any] = {"iterations": args.iterations}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        manage_path, runtime_path = Path(tmp, "manage.db"), Path(tmp, "runtime.db")
+        manage = create_database(f"sqlite+aiosqlite:///{manage_path}", "manage")
+        runtime = create_database(f"sqlite+aiosqlite:///{runtime_path}", "runtime")
+        try:
+            report["sqlite"] = await _bench_backend(
+                manage, runtime, RawSqlite(str(manage_path)), args.iterations
+            )
+        finally:
+            await manage.dispose()
+            await runtime.dispose()
+
+    if args.postgres:
+        server = make_url(args.postgres)
+        admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
+        names = [f"agentfold_bench_{secrets.token_hex(3)}_{r}" for r in ("manage", "runtime")]
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        urls = [
+            server.set(drivername="postgresql+psycopg", database=n).render_as_string(
+                hide_password=False
+            )
+            for n in names
+        ]
+        manage = create_database(urls[0], "manage")
+        runtime = create_database(urls[1], "runtime")
+        raw_info = server.set(drivername="postgresql", database=names[0]).render_as_string(
+            hide_password=False
+        )
+        try:
+            report["postgresql"] = await _bench_backend(
+                manage, runtime, RawPostgres(raw_info), args.iterations
+            )
+        finally:
+            await manage.dispose()
+            await runtime.dispose()
+            with psycopg.connect(admin, autocommit=True) as conn:
+                for name in names:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

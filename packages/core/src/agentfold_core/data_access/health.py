@@ -1,0 +1,20 @@
+"""Reachability checks of the two databases, for health endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from agentfold_core.db.engine import Database
+
+
+async def ping(db: Database, timeout: float = 2.0) -> bool:
+    """Whether ``db`` answers a trivial query within ``timeout`` seconds."""
+    try:
+        async with asyncio.timeout(timeout), db.read() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError, TimeoutError):
+        return False
+    return True
