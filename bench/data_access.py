@@ -32,17 +32,18 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agentfold_core.data_access.full import get_full_project, put_full_project  # noqa: E402
-from agentfold_core.data_access.graph import PROJECT_NODE  # noqa: E402
-from agentfold_core.data_access.manage.agents import (  # noqa: E402
+from tests.support.project_document import realistic_project
+
+from agentfold_core.data_access.full import get_full_project, put_full_project
+from agentfold_core.data_access.graph import PROJECT_NODE
+from agentfold_core.data_access.manage.agents import (
     create_agent,
     get_agent,
     list_agents,
 )
-from agentfold_core.db.base import manage_metadata, runtime_metadata  # noqa: E402
-from agentfold_core.db.engine import Database, create_database  # noqa: E402
-from agentfold_core.scopes import ProjectScope  # noqa: E402
-from tests.support.project_document import realistic_project  # noqa: E402
+from agentfold_core.db.base import manage_metadata, runtime_metadata
+from agentfold_core.db.engine import Database, create_database
+from agentfold_core.scopes import ProjectScope
 
 TENANT, PROJECT = "bench", "support"
 Timer = Callable[[], Awaitable[Any]]

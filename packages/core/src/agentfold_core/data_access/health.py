@@ -10,10 +10,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from agentfold_core.db.engine import Database
 
 
-async def ping(db: Database, timeout: float = 2.0) -> bool:
-    """Whether ``db`` answers a trivial query within ``timeout`` seconds."""
+async def ping(db: Database, within: float = 2.0) -> bool:
+    """Whether ``db`` answers a trivial query within ``within`` seconds."""
     try:
-        async with asyncio.timeout(timeout), db.read() as conn:
+        async with asyncio.timeout(within), db.read() as conn:
             await conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError, TimeoutError):
         return False
