@@ -11,8 +11,8 @@ from typing import Literal
 import psycopg
 from sqlalchemy.engine import make_url
 
-from agentfold_core.db.base import manage_metadata, runtime_metadata
 from agentfold_core.db.engine import Database, create_database
+from agentfold_core.migrations import upgrade
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -46,8 +46,10 @@ def _database_url(server_url: str, name: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-async def create_test_databases(backend: Backend, directory: Path) -> TestDatabases:
-    """Create both databases for ``backend`` and build their schema."""
+async def create_test_databases(
+    backend: Backend, directory: Path, *, schema: bool = True
+) -> TestDatabases:
+    """Create both databases for ``backend`` and, unless ``schema`` is off, migrate them."""
     if backend == "sqlite":
         manage_url = f"sqlite+aiosqlite:///{directory / 'manage.db'}"
         runtime_url = f"sqlite+aiosqlite:///{directory / 'runtime.db'}"
@@ -69,16 +71,15 @@ async def create_test_databases(backend: Backend, directory: Path) -> TestDataba
         runtime_url=runtime_url,
         names=names,
     )
-    await build_schema(dbs)
+    if schema:
+        await build_schema(dbs)
     return dbs
 
 
 async def build_schema(dbs: TestDatabases) -> None:
-    """Create every table (until the migrations issue replaces this)."""
-    async with dbs.manage.engine.begin() as conn:
-        await conn.run_sync(manage_metadata.create_all)
-    async with dbs.runtime.engine.begin() as conn:
-        await conn.run_sync(runtime_metadata.create_all)
+    """Build both schemas with the real migrations (upgrade to head), as users do."""
+    await upgrade(dbs.manage)
+    await upgrade(dbs.runtime)
 
 
 async def drop_test_databases(dbs: TestDatabases) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import Annotated, Any, Generic, NamedTuple, Protocol, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,9 +20,9 @@ from agentfold_core.db.scopes import ScopeLevel, key_values
 from agentfold_core.db.traits import TableTraits, sa_table
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import ValidationFailed
-from agentfold_core.ids import relation_id
+from agentfold_core.ids import is_valid_id, relation_id
 from agentfold_core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, Pagination
-from agentfold_core.scopes import DEFAULT_BRANCH, TenantScope
+from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, TenantScope
 from agentfold_core.validation import ModelSet, generate_models
 
 RowT = TypeVar("RowT", bound=SQLModel)
@@ -148,8 +148,8 @@ class Entity(Generic[RowT]):
         elif self.traits.level is ScopeLevel.TENANT:
             values = {"id": values["tenant_id"]}
         elif self.traits.versioned:
-            # Projects listed per tenant are read on the default branch.
-            values["branch"] = DEFAULT_BRANCH
+            # Projects listed per tenant are read on the scope's ref, else the default branch.
+            values["branch"] = scopes.ref if isinstance(scopes, ProjectScope) else DEFAULT_BRANCH
         return values
 
     def key(self, scopes: TenantScope, ids: Mapping[str, str]) -> dict[str, Any]:
@@ -161,6 +161,13 @@ class Entity(Generic[RowT]):
             return values
         if set(ids) != {self.id_param}:
             raise TypeError(f"{self.label} needs exactly the keyword {self.id_param!r}")
+        if not is_valid_id(ids[self.id_param]):
+            # Checked before any query: a malformed id (a NUL byte...) must not reach the driver.
+            raise ValidationFailed(
+                f"invalid {self.id_param}",
+                errors=[{"field": self.id_param, "message": "not a valid id", "type": "id"}],
+                resource=self.label,
+            )
         values["id"] = ids[self.id_param]
         return values
 
@@ -220,15 +227,15 @@ class Entity(Generic[RowT]):
                 errors=[{"field": "page" if page < 1 else "limit", "message": "out of range"}],
             )
         filters = self.scope_values(scopes, self._scope_level)
-        fixed = set(filters) - {"branch"}
+        fixed = set(filters)
         for name, value in (where or {}).items():
             if name not in self._columns or name in fixed:
-                raise ValidationFailed(f"cannot filter {self.label} by {name!r}")
-            filters[name] = value
+                raise ValidationFailed(
+                    f"cannot filter {self.label} by {name!r}",
+                    errors=[{"field": name, "message": "not a filterable column"}],
+                )
+            filters[name] = self._filter_value(name, value)
         condition = and_(*(self.table.c[n] == v for n, v in filters.items()))
-        total = (
-            await conn.execute(select(func.count()).select_from(self.table).where(condition))
-        ).scalar_one()
         stmt = (
             select(self.table)
             .where(condition)
@@ -236,13 +243,40 @@ class Entity(Generic[RowT]):
             .limit(limit)
             .offset((page - 1) * limit)
         )
-        rows = (await conn.execute(stmt)).mappings().all()
+        # A filter value the column cannot hold (a NUL byte on PostgreSQL) is bad input.
+        with domain_errors(self.label, filters):
+            count = select(func.count()).select_from(self.table).where(condition)
+            total = (await conn.execute(count)).scalar_one()
+            rows = (await conn.execute(stmt)).mappings().all()
         return Page[self.models.select](  # type: ignore[name-defined]
             data=[self.row(r) for r in rows],
             pagination=Pagination(
                 page=page, limit=limit, total=total, pages=math.ceil(total / limit)
             ),
         )
+
+    def _filter_value(self, name: str, value: Any) -> Any:
+        # A filter value of the wrong type would reach the driver (a raw error on
+        # PostgreSQL); validate it as the column's field.
+        field = self.models.insert.model_fields[name]
+        annotation: Any = field.annotation
+        if field.metadata:
+            annotation = Annotated[(annotation, *field.metadata)]
+        try:
+            return TypeAdapter(annotation).validate_python(value)
+        except PydanticValidationError as exc:
+            raise ValidationFailed(
+                f"invalid filter on {self.label}.{name}",
+                errors=[
+                    {
+                        "field": ".".join(str(p) for p in (name, *e["loc"])),
+                        "message": e["msg"],
+                        "type": e["type"],
+                    }
+                    for e in exc.errors(include_url=False, include_input=False)
+                ],
+                resource=self.label,
+            ) from exc
 
     async def insert_row(self, conn: AsyncConnection, values: Mapping[str, Any]) -> RowT:
         """Insert prepared values and return the stored row."""

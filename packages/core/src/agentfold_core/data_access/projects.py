@@ -15,6 +15,7 @@ from agentfold_core.data_access.manage.projects import PROJECTS
 from agentfold_core.data_access.runtime.projects import PROJECT_METADATA
 from agentfold_core.data_access.runtime.tenants import TENANTS
 from agentfold_core.db.engine import Database
+from agentfold_core.db.fields import ResourceId
 from agentfold_core.db.manage.schema import ProjectRow
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import Conflict, NotFound
@@ -26,7 +27,7 @@ class ProjectCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=255)
+    id: ResourceId = Field(min_length=1, max_length=255)
     name: str = Field(min_length=1, max_length=256)
     description: str | None = None
     models: ModelSettings | None = None

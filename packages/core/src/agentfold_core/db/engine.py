@@ -22,14 +22,20 @@ DatabaseRole = Literal["manage", "runtime"]
 
 _DRIVERS: dict[str, Backend] = {"sqlite+aiosqlite": "sqlite", "postgresql+psycopg": "postgresql"}
 _WRITE_OPTION = "agentfold_write"
+# Execution option of a connection about to write: SQLite begins it IMMEDIATE.
+WRITE_OPTION = _WRITE_OPTION
 
 
 def parse_database_url(url: str) -> URL:
     """Parse ``url`` and check it names a supported async driver."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigurationError(f"malformed database URL: {exc}", url=_redact(url)) from exc
+    except (ArgumentError, ValueError):
+        # The driver's message (and a chained exception) may quote parts of the URL,
+        # password included (a bad port raises ValueError): say nothing of it.
+        raise ConfigurationError(
+            "malformed database URL: cannot parse it", url=_redact(url)
+        ) from None
     if parsed.drivername not in _DRIVERS:
         supported = ", ".join(f"{d}://" for d in _DRIVERS)
         raise ConfigurationError(

@@ -28,6 +28,7 @@ RefName = Annotated[str, AfterValidator(check_ref)]
 SERVER_GENERATED = "server_generated"
 SECRET = "secret"
 DERIVED_ID = "derived_id"
+IMMUTABLE = "immutable"
 
 
 def scope_field() -> Any:
@@ -55,11 +56,12 @@ def derived_id_field() -> Any:
     )
 
 
-def reference_field(*, required: bool = False) -> Any:
-    """A column naming another resource by id."""
-    if required:
-        return Field(max_length=ID_MAX_LENGTH, sa_type=String(ID_MAX_LENGTH))
-    return Field(default=None, max_length=ID_MAX_LENGTH, sa_type=String(ID_MAX_LENGTH))
+def reference_field(*, required: bool = False, immutable: bool = False) -> Any:
+    """A column naming another resource by id; ``immutable`` ones are set at creation only."""
+    kwargs: dict[str, Any] = {"max_length": ID_MAX_LENGTH, "sa_type": String(ID_MAX_LENGTH)}
+    if immutable:
+        kwargs["sa_column_kwargs"] = {"info": {IMMUTABLE: True}}
+    return Field(**kwargs) if required else Field(default=None, **kwargs)
 
 
 def name_field(*, required: bool = True) -> Any:
@@ -76,9 +78,14 @@ def text_field(*, max_length: int | None = None, required: bool = False) -> Any:
     return Field(default=None, max_length=max_length, sa_type=Text)
 
 
-def string_field(max_length: int = NAME_MAX_LENGTH, *, default: Any = None, **kw: Any) -> Any:
+def string_field(
+    max_length: int = NAME_MAX_LENGTH, *, default: Any = None, server_generated: bool = False
+) -> Any:
     """A short string column (enums are typed with ``Literal`` on the annotation)."""
-    return Field(default=default, max_length=max_length, sa_type=String(max_length), **kw)
+    info = {"info": {SERVER_GENERATED: True}} if server_generated else {}
+    return Field(
+        default=default, max_length=max_length, sa_type=String(max_length), sa_column_kwargs=info
+    )
 
 
 def json_field(*, default: Any = None, default_factory: Any = None) -> Any:

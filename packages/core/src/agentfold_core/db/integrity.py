@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from agentfold_core.errors import Conflict, InvalidReference, ValidationFailed
 
@@ -35,7 +35,13 @@ def classify(exc: DBAPIError, *, resource: str, key: dict[str, Any]) -> Exceptio
         return InvalidReference(
             f"{resource} refers to a resource that does not exist in this scope", **context
         )
-    if state in (_NOT_NULL, _CHECK, _TOO_LONG, _BAD_TEXT) or "NOT NULL constraint failed" in text:
+    # DataError: a value the column cannot hold (SQLSTATE class 22; psycopg also raises
+    # it client side, without a SQLSTATE, for a NUL character in text).
+    if (
+        state in (_NOT_NULL, _CHECK, _TOO_LONG, _BAD_TEXT)
+        or isinstance(exc, DataError)
+        or "NOT NULL constraint failed" in text
+    ):
         return ValidationFailed(
             f"{resource} is not valid: {text.splitlines()[0]}", errors=(), **context
         )

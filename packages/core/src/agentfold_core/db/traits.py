@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Table
 from sqlmodel import SQLModel
 
-from agentfold_core.db.fields import DERIVED_ID, SECRET, SERVER_GENERATED
+from agentfold_core.db.fields import DERIVED_ID, IMMUTABLE, SECRET, SERVER_GENERATED
 from agentfold_core.db.scopes import ScopeLevel
 
 
@@ -23,6 +23,7 @@ class TableTraits:
     columns: tuple[str, ...]
     server_generated: frozenset[str]
     secrets: frozenset[str]
+    immutable: frozenset[str]
     derived_id: bool
     natural_key: tuple[str, ...]
 
@@ -48,6 +49,7 @@ def table_traits(table: type[SQLModel]) -> TableTraits:
         columns=tuple(c.name for c in t.columns),
         server_generated=frozenset(c.name for c in t.columns if c.info.get(SERVER_GENERATED)),
         secrets=frozenset(c.name for c in t.columns if c.info.get(SECRET)),
+        immutable=frozenset(c.name for c in t.columns if c.info.get(IMMUTABLE)),
         derived_id=any(c.info.get(DERIVED_ID) for c in t.columns),
         natural_key=tuple(getattr(table, "__natural_key__", ())),
     )

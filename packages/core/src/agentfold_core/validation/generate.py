@@ -68,7 +68,7 @@ def generate_models(table: type[RowT]) -> ModelSet[RowT]:
     if traits.derived_id:
         insert_fields["id"] = _field_spec(fields["id"], optional=True)
 
-    immutable = {*traits.scope_columns, "id", "created_at", *traits.natural_key}
+    immutable = {*traits.scope_columns, "id", "created_at", *traits.natural_key, *traits.immutable}
     update_fields = {
         n: _field_spec(f, optional=True)
         for n, f in fields.items()

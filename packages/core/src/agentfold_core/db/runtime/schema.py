@@ -69,11 +69,12 @@ class ApiKeyRow(Timestamps, Identified, TenantKey):
     """An API key: only its public id, prefix and scrypt hash are stored."""
 
     name: str | None = name_field(required=False)
-    public_id: str = string_field(64, default=...)
+    public_id: str = string_field(64, default=..., server_generated=True)
     key_hash: str = secret_field()
-    key_prefix: str = string_field(32, default=...)
-    project_id: str = reference_field(required=True)
-    agent_id: str | None = reference_field()
+    key_prefix: str = string_field(32, default=..., server_generated=True)
+    # A key stays bound to what it was issued for; rebinding means a new key.
+    project_id: str = reference_field(required=True, immutable=True)
+    agent_id: str | None = reference_field(immutable=True)
     role: Literal["admin", "member", "run"] = string_field(32, default="run")
     expires_at: datetime | None = timestamp_field()
     last_used_at: datetime | None = timestamp_field()

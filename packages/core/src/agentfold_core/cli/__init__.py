@@ -1,0 +1,36 @@
+"""The ``agentfold`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from agentfold_core.cli import db
+from agentfold_core.errors import AgentfoldError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``agentfold`` and its command groups."""
+    parser = argparse.ArgumentParser(
+        prog="agentfold",
+        description="Administer an agentfold installation.",
+    )
+    groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
+    db.add_parser(groups)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``agentfold`` with ``argv`` (the process arguments by default); the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except AgentfoldError as exc:
+        print(f"agentfold: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("agentfold: interrupted", file=sys.stderr)
+        return 130
+    return status

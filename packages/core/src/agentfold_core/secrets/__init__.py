@@ -1,0 +1,1 @@
+"""Secrets: API-key material and hashing (credential encryption joins here later)."""

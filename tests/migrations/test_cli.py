@@ -1,0 +1,127 @@
+"""The ``agentfold db`` command: complete help, readable output, offline SQL, errors."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+import pytest
+
+from agentfold_core.cli import build_parser
+from tests.migrations.conftest import Agentfold
+from tests.support.databases import TestDatabases
+
+SUBCOMMANDS = ("upgrade", "downgrade", "current", "history", "revision", "check", "verify")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def test_db_help_lists_every_subcommand_and_the_settings(
+    agentfold: Callable[[TestDatabases | None], Agentfold],
+) -> None:
+    result = agentfold(None)("db", "--help")
+    assert result.status == 0
+    for name in SUBCOMMANDS:
+        assert f"\n    {name} " in result.out
+    assert "AGENTFOLD_MANAGE_DATABASE_URL" in result.out
+    assert "AGENTFOLD_RUNTIME_DATABASE_URL" in result.out
+    assert set(_subparsers(_subparsers(build_parser())["db"])) == set(SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_each_subcommand_help_documents_every_option(
+    name: str, agentfold: Callable[[TestDatabases | None], Agentfold]
+) -> None:
+    parser = _subparsers(_subparsers(build_parser())["db"])[name]
+    result = agentfold(None)("db", name, "--help")
+    assert result.status == 0
+    assert result.out.startswith(f"usage: agentfold db {name} ")
+    assert "--db {manage,runtime,all}" in result.out
+    for action in parser._actions:
+        assert action.help, f"{name}: {action.dest} has no help"
+        for option in action.option_strings or [action.dest]:
+            assert option in result.out, f"{name} --help does not mention {option}"
+
+
+def test_upgrade_current_history_downgrade(
+    empty: TestDatabases, agentfold: Callable[[TestDatabases | None], Agentfold]
+) -> None:
+    run = agentfold(empty)
+    before = run("db", "current")
+    assert before.status == 0
+    assert "manage: " in before.out
+    assert "agentfold db upgrade --db manage" in before.out
+
+    up = run("db", "upgrade", "--db", "all")
+    assert up.status == 0, up.err
+    lines = up.out.splitlines()
+    assert lines[0] == "manage: applying 1 revision"
+    assert lines[1].startswith("  [1/1] 0001 initial schema  ")
+    assert lines[2].startswith("manage: upgraded <base> -> 0001 (1 revision in ")
+    assert lines[3] == "runtime: applying 1 revision"
+    assert lines[5].startswith("runtime: upgraded <base> -> 0001 (1 revision in ")
+    assert up.err == ""
+
+    now = run("db", "current")
+    assert now.out.splitlines() == [
+        "manage: 0001 (head) initial schema",
+        "runtime: 0001 (head) initial schema",
+    ]
+    history = run("db", "history", "--db", "manage", "--indicate-current", "--verbose")
+    assert history.out.splitlines()[:2] == [
+        "manage:",
+        "  <base> -> 0001 (head, current)  initial schema",
+    ]
+    assert "migrations/manage/versions/0001_initial_schema.py" in history.out
+
+    down = run("db", "downgrade", "--db", "runtime", "-1")
+    assert down.status == 0, down.err
+    assert down.out.splitlines()[0] == "runtime: reverting 1 revision"
+    assert down.out.splitlines()[-1].startswith("runtime: downgraded 0001 -> <base> (1 revision")
+    assert run("db", "current", "--db", "runtime").out.startswith(
+        "runtime: no revision applied (empty database); run: agentfold db upgrade --db runtime"
+    )
+
+
+@pytest.mark.parametrize(
+    "backend_url", ["sqlite+aiosqlite:///unused.db", "postgresql+psycopg://x/y"]
+)
+def test_offline_sql_for_each_dialect(
+    backend_url: str,
+    agentfold: Callable[[TestDatabases | None], Agentfold],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AGENTFOLD_MANAGE_DATABASE_URL", backend_url)
+    result = agentfold(None)("db", "upgrade", "--db", "manage", "--sql")
+    assert result.status == 0, result.err
+    assert result.out.startswith("-- agentfold manage database: upgrade head\n")
+    assert "CREATE TABLE alembic_version_manage" in result.out
+    assert "CREATE TABLE agents" in result.out
+    trigger = "CREATE TRIGGER IF NOT EXISTS trg_tools_credential_reference_id_set_null"
+    if backend_url.startswith("sqlite"):
+        assert trigger in result.out
+    else:
+        assert trigger not in result.out
+        assert "ON DELETE SET NULL (credential_reference_id)" in result.out
+        assert "JSONB" in result.out
+    down = agentfold(None)("db", "downgrade", "--db", "manage", "--sql", "0001:base")
+    assert down.status == 0, down.err
+    assert "DROP TABLE agents" in down.out
+
+
+def test_errors_are_one_line_with_status_1(
+    empty: TestDatabases, agentfold: Callable[[TestDatabases | None], Agentfold]
+) -> None:
+    run = agentfold(empty)
+    result = run("db", "upgrade", "--db", "manage", "nope")
+    assert result.status == 1
+    assert result.err.startswith("agentfold: error: No such revision or branch 'nope'")
+    assert "Traceback" not in result.err
+    usage = run("db", "downgrade")
+    assert usage.status == 2
+    assert "the following arguments are required: revision" in usage.err

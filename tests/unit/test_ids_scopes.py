@@ -1,0 +1,163 @@
+"""Resource ids (user-chosen, generated, derived) and scope objects."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentfold_core.db.scopes import ScopeLevel, key_values
+from agentfold_core.ids import (
+    GENERATED_ID_LENGTH,
+    check_id,
+    generate_id,
+    is_valid_id,
+    relation_id,
+)
+from agentfold_core.scopes import (
+    DEFAULT_BRANCH,
+    AgentScope,
+    ProjectScope,
+    SubAgentScope,
+    TenantScope,
+    check_ref,
+)
+
+# ---------------------------------------------------------------------- ids
+
+
+def test_generated_ids_are_21_lowercase_alphanumerics_and_distinct() -> None:
+    generated = [generate_id() for _ in range(2000)]
+    assert GENERATED_ID_LENGTH == 21
+    for value in generated:
+        assert len(value) == 21
+        assert value.isascii()
+        assert value.isalnum()
+        assert value == value.lower()
+        assert is_valid_id(value)
+    assert len(set(generated)) == len(generated)
+
+
+def test_relation_id_is_the_truncated_sha256_of_the_nul_joined_parts() -> None:
+    parts = ("acme", "support", "triage", "router", "tool-1")
+    expected = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+    assert relation_id(*parts) == expected
+    assert len(expected) == 32
+    assert is_valid_id(expected)
+
+
+@given(st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=5))
+def test_relation_id_is_deterministic(parts: list[str]) -> None:
+    assert relation_id(*parts) == relation_id(*parts)
+
+
+def test_relation_id_separates_parts() -> None:
+    assert relation_id("ab", "c") != relation_id("a", "bc")
+    assert relation_id("a", "b") != relation_id("b", "a")
+    assert relation_id("a") != relation_id("a", "")
+
+
+@pytest.mark.parametrize("value", ["", "new", "a b", "a/b", "x" * 256, "ä", "a\x00"])
+def test_invalid_ids(value: str) -> None:
+    assert not is_valid_id(value)
+    with pytest.raises(ValueError, match="invalid id"):
+        check_id(value)
+
+
+@pytest.mark.parametrize("value", ["a", "x" * 255, "support-triage", "v1.2_final", "New"])
+def test_valid_ids(value: str) -> None:
+    assert is_valid_id(value)
+    assert check_id(value) == value
+
+
+# ---------------------------------------------------------------------- refs
+
+
+@pytest.mark.parametrize("ref", ["main", "feature/login", "release-1.2", "v1~2", "a_b"])
+def test_valid_refs(ref: str) -> None:
+    assert check_ref(ref) == ref
+
+
+@pytest.mark.parametrize(
+    "ref", ["", "a..b", "/x", "x/", ".x", "x.", "has space", "a\nb", "x" * 257, "a:b"]
+)
+def test_invalid_refs(ref: str) -> None:
+    with pytest.raises(ValueError, match="invalid ref"):
+        check_ref(ref)
+
+
+# ---------------------------------------------------------------------- scopes
+
+
+def test_scope_objects_validate_their_ids() -> None:
+    with pytest.raises(ValueError, match="invalid id"):
+        TenantScope("bad id")
+    with pytest.raises(ValueError, match="invalid id"):
+        ProjectScope("acme", "new")
+    with pytest.raises(ValueError, match="invalid ref"):
+        ProjectScope("acme", "support", ref="a..b")
+    with pytest.raises(ValueError, match="invalid id"):
+        AgentScope("acme", "support", "a/b")
+    with pytest.raises(ValueError, match="invalid id"):
+        SubAgentScope("acme", "support", "triage", "")
+
+
+def test_scopes_nest_and_are_values() -> None:
+    sub = SubAgentScope("acme", "support", "triage", "router", ref="dev")
+    assert isinstance(sub, AgentScope)
+    assert isinstance(sub, ProjectScope)
+    assert isinstance(sub, TenantScope)
+    assert sub.agent() == AgentScope("acme", "support", "triage", ref="dev")
+    assert sub.project() == ProjectScope("acme", "support", ref="dev")
+    assert sub.tenant() == TenantScope("acme")
+    assert ProjectScope("acme", "support").ref == DEFAULT_BRANCH == "main"
+    assert ProjectScope("acme", "support").at("dev") == ProjectScope("acme", "support", ref="dev")
+    assert ProjectScope("acme", "support") != ProjectScope("acme", "support", ref="dev")
+    assert hash(sub) == hash(SubAgentScope("acme", "support", "triage", "router", ref="dev"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sub.tenant_id = "other"  # type: ignore[misc]
+
+
+def test_key_values_per_level() -> None:
+    sub = SubAgentScope("acme", "support", "triage", "router", ref="dev")
+    assert key_values(sub, ScopeLevel.TENANT, versioned=False) == {"tenant_id": "acme"}
+    assert key_values(sub, ScopeLevel.PROJECT, versioned=False) == {
+        "tenant_id": "acme",
+        "project_id": "support",
+    }
+    assert key_values(sub, ScopeLevel.PROJECT, versioned=True) == {
+        "tenant_id": "acme",
+        "project_id": "support",
+        "branch": "dev",
+    }
+    assert key_values(sub, ScopeLevel.AGENT, versioned=True) == {
+        "tenant_id": "acme",
+        "project_id": "support",
+        "branch": "dev",
+        "agent_id": "triage",
+    }
+    assert key_values(sub, ScopeLevel.SUB_AGENT, versioned=True) == {
+        "tenant_id": "acme",
+        "project_id": "support",
+        "branch": "dev",
+        "agent_id": "triage",
+        "sub_agent_id": "router",
+    }
+
+
+@pytest.mark.parametrize(
+    ("scope", "level"),
+    [
+        (TenantScope("acme"), ScopeLevel.PROJECT),
+        (ProjectScope("acme", "support"), ScopeLevel.AGENT),
+        (AgentScope("acme", "support", "triage"), ScopeLevel.SUB_AGENT),
+    ],
+)
+def test_key_values_refuse_a_scope_too_shallow_for_the_table(
+    scope: TenantScope, level: ScopeLevel
+) -> None:
+    with pytest.raises(TypeError):
+        key_values(scope, level, versioned=True)
