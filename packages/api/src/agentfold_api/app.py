@@ -15,7 +15,16 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from agentfold_api import __version__
 from agentfold_core.data_access.health import ping
 from agentfold_core.db.engine import Database, databases_from_settings
+from agentfold_core.migrations import upgrade, verify_schema
 from agentfold_core.settings import DatabaseSettings
+
+
+async def prepare_schema(database: Database) -> None:
+    """Upgrade an embedded SQLite database; only verify PostgreSQL (never migrated here)."""
+    if database.backend == "sqlite":
+        await upgrade(database)
+    else:
+        await verify_schema(database, mode="strict")
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,10 @@ def create_app(settings: DatabaseSettings | None = None) -> Litestar:
     @asynccontextmanager
     async def databases(app: Litestar) -> AsyncIterator[None]:
         manage, runtime = databases_from_settings(settings)
-        app.state.databases = Databases(manage=manage, runtime=runtime)
         try:
+            await prepare_schema(manage)
+            await prepare_schema(runtime)
+            app.state.databases = Databases(manage=manage, runtime=runtime)
             yield
         finally:
             await manage.dispose()

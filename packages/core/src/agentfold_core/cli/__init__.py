@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from agentfold_core.cli import db
 from agentfold_core.errors import AgentfoldError
+
+
+PLUGIN_GROUP = "agentfold.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     db.add_parser(groups)
+    # Installed packages add their own commands (agentfold-api adds ``serve``), so core
+    # never imports them.
+    for plugin in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        plugin.load()(groups)
     return parser
 
 
