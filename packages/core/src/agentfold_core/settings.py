@@ -20,6 +20,9 @@ class DatabaseSettings(BaseSettings):
     max_overflow: int = Field(default=10, ge=0, le=1000)
     pool_timeout: float = Field(default=30.0, gt=0)
     pool_recycle: int = Field(default=1800, ge=-1)
+    # A liveness round trip per checkout; off by default since a dead connection is
+    # detected on use and the pool is invalidated anyway.
+    pool_pre_ping: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     # PgBouncer in transaction mode cannot keep server-side prepared statements.
     prepare_threshold: int | None = Field(default=5, ge=0)

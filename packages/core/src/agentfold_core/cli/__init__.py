@@ -10,7 +10,6 @@ from importlib.metadata import entry_points
 from agentfold_core.cli import db
 from agentfold_core.errors import AgentfoldError
 
-
 PLUGIN_GROUP = "agentfold.commands"
 
 

@@ -13,12 +13,13 @@ Db = Database | AsyncConnection
 
 
 @asynccontextmanager
-async def reading(db: Db) -> AsyncIterator[AsyncConnection]:
-    """A connection to read with; a given connection is used as it is."""
+async def reading(db: Db, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+    """A connection to read with (``snapshot``: all statements see one state); a given
+    connection is used as it is."""
     if isinstance(db, AsyncConnection):
         yield db
         return
-    async with db.read() as conn:
+    async with db.read(snapshot=snapshot) as conn:
         yield conn
 
 

@@ -26,6 +26,7 @@ from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, TenantScope
 from agentfold_core.validation import ModelSet, generate_models
 
 RowT = TypeVar("RowT", bound=SQLModel)
+_TOTAL = "_agentfold_total"
 RowT_co = TypeVar("RowT_co", bound=SQLModel, covariant=True)
 Data = Mapping[str, Any] | BaseModel
 
@@ -124,6 +125,7 @@ class Entity(Generic[RowT]):
         self.key_columns = tuple(c.name for c in self.table.primary_key.columns)
         self._columns = set(self.traits.columns)
         self._key_where = self._where(self.key_columns)
+        self._get_stmt = select(self.table).where(self._key_where)
         self._scope_level = self._list_level()
 
     # ------------------------------------------------------------------ keys
@@ -206,8 +208,7 @@ class Entity(Generic[RowT]):
 
     async def fetch(self, conn: AsyncConnection, key: Mapping[str, Any]) -> RowT | None:
         """Read one row by its full key."""
-        stmt = select(self.table).where(self._key_where)
-        result = await conn.execute(stmt, {f"k_{k}": v for k, v in key.items()})
+        result = await conn.execute(self._get_stmt, {f"k_{k}": v for k, v in key.items()})
         mapping = result.mappings().first()
         return None if mapping is None else self.row(mapping)
 
@@ -236,8 +237,9 @@ class Entity(Generic[RowT]):
                 )
             filters[name] = self._filter_value(name, value)
         condition = and_(*(self.table.c[n] == v for n, v in filters.items()))
+        # The total rides along as a window count: one round trip for a non-empty page.
         stmt = (
-            select(self.table)
+            select(self.table, func.count().over().label(_TOTAL))
             .where(condition)
             .order_by(self.table.c.created_at.desc(), self.table.c.id.desc())
             .limit(limit)
@@ -245,9 +247,14 @@ class Entity(Generic[RowT]):
         )
         # A filter value the column cannot hold (a NUL byte on PostgreSQL) is bad input.
         with domain_errors(self.label, filters):
-            count = select(func.count()).select_from(self.table).where(condition)
-            total = (await conn.execute(count)).scalar_one()
             rows = (await conn.execute(stmt)).mappings().all()
+            if rows:
+                total = rows[0][_TOTAL]
+            elif page == 1:
+                total = 0
+            else:
+                count = select(func.count()).select_from(self.table).where(condition)
+                total = (await conn.execute(count)).scalar_one()
         return Page[self.models.select](  # type: ignore[name-defined]
             data=[self.row(r) for r in rows],
             pagination=Pagination(

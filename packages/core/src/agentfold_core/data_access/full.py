@@ -89,7 +89,7 @@ def get_full_project(manage: Db) -> Callable[..., Awaitable[Document | None]]:
     """Curried: the whole project at ``scopes.ref`` as one document, or ``None``."""
 
     async def _get(*, scopes: ProjectScope) -> Document | None:
-        async with reading(manage) as conn:
+        async with reading(manage, snapshot=True) as conn:
             key = PROJECT_NODE.entity.scope_values(scopes)
             root = await _fetch_mapping(conn, PROJECT_NODE, key)
             if root is None:
@@ -103,7 +103,7 @@ def get_full_agent(manage: Db) -> Callable[..., Awaitable[Document | None]]:
     """Curried: one agent with everything under it, or ``None``."""
 
     async def _get(*, scopes: AgentScope) -> Document | None:
-        async with reading(manage) as conn:
+        async with reading(manage, snapshot=True) as conn:
             key = {**_scope_filter(scopes), "id": scopes.agent_id}
             root = await _fetch_mapping(conn, AGENT_NODE, key)
             if root is None:

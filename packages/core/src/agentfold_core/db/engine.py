@@ -24,6 +24,8 @@ _DRIVERS: dict[str, Backend] = {"sqlite+aiosqlite": "sqlite", "postgresql+psycop
 _WRITE_OPTION = "agentfold_write"
 # Execution option of a connection about to write: SQLite begins it IMMEDIATE.
 WRITE_OPTION = _WRITE_OPTION
+# Execution option of a SQLite read that needs no snapshot: no BEGIN is sent.
+_PLAIN_READ_OPTION = "agentfold_plain_read"
 
 
 def parse_database_url(url: str) -> URL:
@@ -70,9 +72,19 @@ class Database:
     engine: AsyncEngine
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads; its transaction is rolled back on exit."""
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads.
+
+        With ``snapshot`` every statement sees one consistent state (a read transaction,
+        rolled back on exit); without it each statement stands alone, which spares the
+        round trips of BEGIN and ROLLBACK on single-statement reads.
+        """
         async with self.engine.connect() as conn:
+            if not snapshot:
+                if self.backend == "postgresql":
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
+                else:
+                    await conn.execution_options(**{_PLAIN_READ_OPTION: True})
             yield conn
 
     @asynccontextmanager
@@ -104,7 +116,7 @@ def create_database(
             max_overflow=settings.max_overflow,
             pool_timeout=settings.pool_timeout,
             pool_recycle=settings.pool_recycle,
-            pool_pre_ping=True,
+            pool_pre_ping=settings.pool_pre_ping,
             json_serializer=_json_serializer,
             echo=settings.echo_sql,
             connect_args={"prepare_threshold": settings.prepare_threshold},
@@ -137,8 +149,10 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        write = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(_PLAIN_READ_OPTION, False):
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE_OPTION, False) else "BEGIN")
 
     return engine
 
