@@ -3,6 +3,7 @@ upsert, delete, each curried on the database and scoped by a scope object."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, Generic, NamedTuple, Protocol, TypeVar
@@ -236,31 +237,41 @@ class Entity(Generic[RowT]):
                     errors=[{"field": name, "message": "not a filterable column"}],
                 )
             filters[name] = self._filter_value(name, value)
-        condition = and_(*(self.table.c[n] == v for n, v in filters.items()))
-        # The total rides along as a window count: one round trip for a non-empty page.
-        stmt = (
-            select(self.table, func.count().over().label(_TOTAL))
-            .where(condition)
-            .order_by(self.table.c.created_at.desc(), self.table.c.id.desc())
-            .limit(limit)
-            .offset((page - 1) * limit)
-        )
+        page_stmt, count_stmt = self._list_statements(tuple(filters))
+        params = {f"k_{n}": v for n, v in filters.items()}
         # A filter value the column cannot hold (a NUL byte on PostgreSQL) is bad input.
         with domain_errors(self.label, filters):
-            rows = (await conn.execute(stmt)).mappings().all()
+            result = await conn.execute(
+                page_stmt, {**params, "k_limit": limit, "k_offset": (page - 1) * limit}
+            )
+            rows = result.mappings().all()
             if rows:
                 total = rows[0][_TOTAL]
             elif page == 1:
                 total = 0
             else:
-                count = select(func.count()).select_from(self.table).where(condition)
-                total = (await conn.execute(count)).scalar_one()
+                total = (await conn.execute(count_stmt, params)).scalar_one()
         return Page[self.models.select](  # type: ignore[name-defined]
             data=[self.row(r) for r in rows],
             pagination=Pagination(
                 page=page, limit=limit, total=total, pages=math.ceil(total / limit)
             ),
         )
+
+    @functools.cache  # noqa: B019 - entities live as long as the process
+    def _list_statements(self, names: tuple[str, ...]) -> tuple[Any, Any]:
+        # Built once per set of filter columns; the total rides along as a window count,
+        # so a non-empty page costs one round trip.
+        condition = self._where(names)
+        page = (
+            select(self.table, func.count().over().label(_TOTAL))
+            .where(condition)
+            .order_by(self.table.c.created_at.desc(), self.table.c.id.desc())
+            .limit(bindparam("k_limit"))
+            .offset(bindparam("k_offset"))
+        )
+        count = select(func.count()).select_from(self.table).where(condition)
+        return page, count
 
     def _filter_value(self, name: str, value: Any) -> Any:
         # A filter value of the wrong type would reach the driver (a raw error on

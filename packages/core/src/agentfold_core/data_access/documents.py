@@ -12,6 +12,7 @@ from agentfold_core.data_access.graph import AGENT_NODE, PROJECT_NODE, Node
 _CONFIG = ConfigDict(extra="forbid")
 
 
+@cache
 def document_fields(node: Node) -> tuple[str, ...]:
     """The row fields a node's objects carry in a document (no scope, no timestamps)."""
     fields = node.entity.models.api_insert.model_fields

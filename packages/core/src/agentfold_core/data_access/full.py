@@ -8,14 +8,30 @@ any later version history stay quiet).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import RowMapping, and_, bindparam, delete, or_, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Dialect,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,29 +58,98 @@ def _scope_filter(scopes: ProjectScope) -> dict[str, str]:
     return {"tenant_id": scopes.tenant_id, "project_id": scopes.project_id, "branch": scopes.ref}
 
 
-async def _rows_by_link(
-    conn: AsyncConnection, node: Node, filters: Mapping[str, str]
-) -> dict[tuple[Any, ...], list[RowMapping]]:
+Rows = dict[Node, dict[tuple[Any, ...], list[dict[str, Any]]]]
+
+
+def _row_json(node: Node, dialect: str) -> ColumnElement[Any]:
+    # One JSON object per row with just the columns a document needs, so the whole
+    # tree comes back from a single UNION ALL statement in one round trip.
     table = node.entity.table
-    stmt = (
-        select(table)
-        .where(and_(*(table.c[c] == v for c, v in filters.items())))
-        # Natural-key order, so a document reads the same in every project and branch
-        # (derived ids hash the scope and would shuffle lists).
-        .order_by(*(table.c[c] for c in node.entity.traits.natural_key), table.c.id)
-    )
-    grouped: dict[tuple[Any, ...], list[RowMapping]] = defaultdict(list)
-    for row in (await conn.execute(stmt)).mappings():
-        grouped[tuple(row[c] for c in node.link_columns)].append(row)
-    return grouped
+    traits = node.entity.traits
+    wanted = dict.fromkeys((*document_fields(node), *node.link_columns, *traits.natural_key, "id"))
+    pairs: list[Any] = []
+    for name in wanted:
+        column = table.c[name]
+        value: Any = column
+        if dialect == "sqlite" and isinstance(column.type, JSON):
+            value = func.json(column)  # stored as text: embed as JSON, not as a string
+        pairs += [literal_column(f"'{name}'"), value]
+    builder = func.json_object if dialect == "sqlite" else func.json_build_object
+    return builder(*pairs)
 
 
-def _object(
-    node: Node,
-    row: RowMapping,
-    path: tuple[Any, ...],
-    rows: Mapping[Node, Mapping[tuple[Any, ...], list[RowMapping]]],
-) -> Document:
+@dataclass(frozen=True)
+class _TreeQuery:
+    """A whole-tree read compiled once per root and dialect: SQL text and bind order."""
+
+    sql: str
+    positional: tuple[str, ...] | None  # bind names in order, for qmark drivers
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        """Driver parameters for ``values`` keyed by bind name."""
+        if self.positional is None:
+            return dict(values)
+        return tuple(values[name] for name in self.positional)
+
+
+@cache
+def _tree_query(root: Node, dialect: Dialect) -> _TreeQuery:
+    nodes = root.walk()
+    parts = []
+    for index, node in enumerate(nodes):
+        table = node.entity.table
+        # The root row by its own key; everything else by the scope filters.
+        names = ("tenant_id", "project_id", "branch")
+        if node is root:
+            key = {c.name: c.name for c in table.primary_key.columns}
+            key["id"] = "root_id"
+        else:
+            key = {c: c for c in names}
+            if "agent_id" in table.c and root is AGENT_NODE:
+                key["agent_id"] = "root_id"
+        where = and_(*(table.c[c] == bindparam(b) for c, b in key.items()))
+        node_json = _row_json(node, dialect.name)
+        parts.append(select(literal_column(str(index)), node_json).where(where))
+    compiled = union_all(*parts).compile(dialect=dialect)
+    positional = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return _TreeQuery(str(compiled), positional)
+
+
+def _boolean_columns(node: Node) -> tuple[str, ...]:
+    return tuple(c.name for c in node.entity.table.columns if isinstance(c.type, Boolean))
+
+
+def _sort_key(node: Node) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    # Natural-key order, so a document reads the same in every project, branch and
+    # backend (derived ids hash the scope and would shuffle lists).
+    names = (*node.entity.traits.natural_key, "id")
+    return lambda row: tuple(str(row[n]) for n in names)
+
+
+async def _read_tree(
+    conn: AsyncConnection, root: Node, scopes: ProjectScope, root_id: str
+) -> Document | None:
+    nodes = root.walk()
+    query = _tree_query(root, conn.dialect)
+    values = {**_scope_filter(scopes), "root_id": root_id}
+    rows: Rows = {node: defaultdict(list) for node in nodes}
+    booleans = {node: _boolean_columns(node) for node in nodes}
+    result = await conn.exec_driver_sql(query.sql, query.params(values))
+    for index, raw in cast(list[tuple[Any, Any]], result.all()):
+        node = nodes[int(index)]
+        data: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
+        for name in booleans[node]:
+            if data.get(name) is not None:
+                data[name] = bool(data[name])  # SQLite's JSON has no booleans
+        rows[node][tuple(data[c] for c in node.link_columns)].append(data)
+    for node in nodes:
+        for group in rows[node].values():
+            group.sort(key=_sort_key(node))
+    top = rows[root].get((), [])
+    return _object(root, top[0], (), rows) if top else None
+
+
+def _object(node: Node, row: Mapping[str, Any], path: tuple[Any, ...], rows: Rows) -> Document:
     obj: Document = {f: row[f] for f in document_fields(node)}
     child_path = (*path, row["id"])
     for child in node.children:
@@ -78,23 +163,12 @@ def _object(
     return obj
 
 
-async def _read_tree(
-    conn: AsyncConnection, root: Node, filters: Mapping[str, str], root_row: RowMapping
-) -> Document:
-    rows = {node: await _rows_by_link(conn, node, filters) for node in root.walk()[1:]}
-    return _object(root, root_row, (), rows)
-
-
 def get_full_project(manage: Db) -> Callable[..., Awaitable[Document | None]]:
     """Curried: the whole project at ``scopes.ref`` as one document, or ``None``."""
 
     async def _get(*, scopes: ProjectScope) -> Document | None:
-        async with reading(manage, snapshot=True) as conn:
-            key = PROJECT_NODE.entity.scope_values(scopes)
-            root = await _fetch_mapping(conn, PROJECT_NODE, key)
-            if root is None:
-                return None
-            return await _read_tree(conn, PROJECT_NODE, _scope_filter(scopes), root)
+        async with reading(manage) as conn:
+            return await _read_tree(conn, PROJECT_NODE, scopes, scopes.project_id)
 
     return _get
 
@@ -103,23 +177,16 @@ def get_full_agent(manage: Db) -> Callable[..., Awaitable[Document | None]]:
     """Curried: one agent with everything under it, or ``None``."""
 
     async def _get(*, scopes: AgentScope) -> Document | None:
-        async with reading(manage, snapshot=True) as conn:
-            key = {**_scope_filter(scopes), "id": scopes.agent_id}
-            root = await _fetch_mapping(conn, AGENT_NODE, key)
-            if root is None:
-                return None
-            filters = {**_scope_filter(scopes), "agent_id": scopes.agent_id}
-            return await _read_tree(conn, AGENT_NODE, filters, root)
+        async with reading(manage) as conn:
+            return await _read_tree(conn, AGENT_NODE, scopes, scopes.agent_id)
 
     return _get
 
 
-async def _fetch_mapping(
-    conn: AsyncConnection, node: Node, key: Mapping[str, Any]
-) -> RowMapping | None:
+async def _exists(conn: AsyncConnection, node: Node, key: Mapping[str, Any]) -> bool:
     table = node.entity.table
-    stmt = select(table).where(and_(*(table.c[c] == v for c, v in key.items())))
-    return (await conn.execute(stmt)).mappings().first()
+    stmt = select(literal(1)).where(and_(*(table.c[c] == v for c, v in key.items())))
+    return (await conn.execute(stmt)).first() is not None
 
 
 # --------------------------------------------------------------------------- writing
@@ -342,7 +409,7 @@ def put_full_agent(manage: Db) -> Callable[..., Awaitable[Document]]:
         _check_references(rows, partial=frozenset({AGENT_NODE.entity.table.name}))
         async with writing(manage) as conn:
             project_key = PROJECT_NODE.entity.scope_values(scopes.project())
-            if await _fetch_mapping(conn, PROJECT_NODE, project_key) is None:
+            if not await _exists(conn, PROJECT_NODE, project_key):
                 raise NotFound("project not found", resource="project", key=scopes.project_id)
             filters = {**_scope_filter(scopes), "agent_id": scopes.agent_id}
             await _write_tree(conn, AGENT_NODE, rows, filters)
