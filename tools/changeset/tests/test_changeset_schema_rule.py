@@ -266,3 +266,43 @@ def test_column_with_default_or_nullable_is_optional(column: str) -> None:
         'adds optional column "c" to table "t"',
         Bump.PATCH,
     )
+
+
+def test_batch_blocks_reusing_an_alias_attribute_each_index_to_its_table() -> None:
+    source = HEADER + textwrap.dedent(
+        """\
+        def upgrade() -> None:
+            with op.batch_alter_table("tools") as batch_op:
+                batch_op.create_index("ix_tools_a", ["a"])
+            with op.batch_alter_table("skills") as batch_op:
+                batch_op.create_index("ix_skills_b", ["b"])
+        """
+    )
+    findings = analyse_revision(source, "v.py")
+    assert [f.description for f in findings] == [
+        'adds index "ix_tools_a" on table "tools"',
+        'adds index "ix_skills_b" on table "skills"',
+    ]
+
+
+def test_a_clone_without_tags_counts_from_the_release_commit(
+    root: Path, cli: Cli, git: Git, changeset: WriteChangeset
+) -> None:
+    # A release (changesets consumed by `version`) that was never tagged, or whose tag
+    # did not travel with the clone: revisions before it are released, later ones new.
+    write(root, f"{MANAGE}/0001_initial.py", ADD_TABLE)
+    changeset("agents", '---\n"agentfold-core": minor\n---\n\nAgents table.\n')
+    assert cli("version", "--no-lock")[0] == 0
+    git("add", "-A")
+    git("commit", "--quiet", "-m", "release")
+    code, out, err = cli("check")
+    assert (code, err) == (0, "")
+    assert "the release commit" in out
+
+    write(root, f"{MANAGE}/0002_more.py", ADD_TABLE.replace('"agents"', '"tools"'))
+    git("add", "-A")
+    git("commit", "--quiet", "-m", "more")
+    code, _, err = cli("check")
+    assert code == 1
+    assert 'adds table "tools"' in err
+    assert 'adds table "agents"' not in err

@@ -91,3 +91,18 @@ def newest_tag(root: Path, pattern: str) -> str | None:
     output = run_git(root, "tag", "--list", pattern, "--merged", "HEAD", "--sort=-v:refname")
     tags = [line.strip() for line in output.splitlines() if line.strip()]
     return tags[0] if tags else None
+
+
+def last_commit_touching(root: Path, path: Path) -> str | None:
+    """The newest commit reachable from HEAD that changed ``path``, if any."""
+    if not has_head(root):
+        return None
+    relative = path.resolve().relative_to(root.resolve()).as_posix()
+    output = run_git(root, "log", "-1", "--format=%H", "--", relative).strip()
+    return output or None
+
+
+def show_file(root: Path, revision: str, path: Path) -> str:
+    """The content of ``path`` at ``revision``."""
+    relative = path.resolve().relative_to(root.resolve()).as_posix()
+    return run_git(root, "show", f"{revision}:{relative}")

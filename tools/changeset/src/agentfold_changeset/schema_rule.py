@@ -8,6 +8,7 @@ Alembic revision files added since the newest release tag, never from text match
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeGuard
@@ -16,7 +17,7 @@ from . import git
 from .changeset_file import Changeset
 from .problems import Problem
 from .versioning import Bump, Version, VersionError, bump_between
-from .workspace import Workspace, WorkspaceError
+from .workspace import Package, Workspace, WorkspaceError
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,41 @@ def _upgrade_function(tree: ast.Module) -> ast.FunctionDef | ast.AsyncFunctionDe
     return None
 
 
+def _index_finding(call: ast.Call, table: str | None, path: str) -> Finding:
+    index = _string_value(_argument(call, 0, "index_name"))
+    return Finding(
+        path, call.lineno, f"adds index {_quoted(index)} on table {_quoted(table)}", Bump.PATCH
+    )
+
+
+def _op_findings(call: ast.Call, path: str) -> list[Finding]:
+    method = _callee_name(call)
+    if method == "create_table":
+        table = _string_value(_argument(call, 0, "table_name"))
+        return [Finding(path, call.lineno, f"adds table {_quoted(table)}", Bump.MINOR)]
+    if method == "add_column":
+        table = _string_value(_argument(call, 0, "table_name"))
+        return [_column_finding(_argument(call, 1, "column"), table, path, call.lineno)]
+    if method == "create_index":
+        return [_index_finding(call, _string_value(_argument(call, 1, "table_name")), path)]
+    return []
+
+
+def _batch_findings(
+    statements: list[ast.stmt], alias: str, table: str | None, path: str
+) -> list[Finding]:
+    findings = []
+    for node in ast.walk(ast.Module(body=statements, type_ignores=[])):
+        if not isinstance(node, ast.Call) or _receiver_name(node) != alias:
+            continue
+        method = _callee_name(node)
+        if method == "add_column":
+            findings.append(_column_finding(_argument(node, 0, "column"), table, path, node.lineno))
+        elif method == "create_index":
+            findings.append(_index_finding(node, table, path))
+    return findings
+
+
 def analyse_revision(source: str, path: str) -> list[Finding]:
     """Schema additions made by the ``upgrade()`` function of an Alembic revision file."""
     tree = ast.parse(source, filename=path)
@@ -146,58 +182,18 @@ def analyse_revision(source: str, path: str) -> list[Finding]:
         return []
     body = ast.Module(body=upgrade.body, type_ignores=[])
 
-    # Names bound by `with op.batch_alter_table(table) as name:` -> table.
-    batches: dict[str, str | None] = {}
-    for node in ast.walk(body):
-        if isinstance(node, ast.With | ast.AsyncWith):
-            for item in node.items:
-                call = item.context_expr
-                alias = item.optional_vars
-                if _is_op_call(call, "batch_alter_table") and isinstance(alias, ast.Name):
-                    batches[alias.id] = _string_value(_argument(call, 0, "table_name"))
-
     findings: list[Finding] = []
     for node in ast.walk(body):
-        if not isinstance(node, ast.Call):
-            continue
-        receiver = _receiver_name(node)
-        method = _callee_name(node)
-        if receiver == "op":
-            if method == "create_table":
-                table = _string_value(_argument(node, 0, "table_name"))
-                findings.append(
-                    Finding(path, node.lineno, f"adds table {_quoted(table)}", Bump.MINOR)
-                )
-            elif method == "add_column":
-                table = _string_value(_argument(node, 0, "table_name"))
-                column = _argument(node, 1, "column")
-                findings.append(_column_finding(column, table, path, node.lineno))
-            elif method == "create_index":
-                index = _string_value(_argument(node, 0, "index_name"))
-                table = _string_value(_argument(node, 1, "table_name"))
-                findings.append(
-                    Finding(
-                        path,
-                        node.lineno,
-                        f"adds index {_quoted(index)} on table {_quoted(table)}",
-                        Bump.PATCH,
-                    )
-                )
-        elif receiver is not None and receiver in batches:
-            table = batches[receiver]
-            if method == "add_column":
-                column = _argument(node, 0, "column")
-                findings.append(_column_finding(column, table, path, node.lineno))
-            elif method == "create_index":
-                index = _string_value(_argument(node, 0, "index_name"))
-                findings.append(
-                    Finding(
-                        path,
-                        node.lineno,
-                        f"adds index {_quoted(index)} on table {_quoted(table)}",
-                        Bump.PATCH,
-                    )
-                )
+        if isinstance(node, ast.Call) and _receiver_name(node) == "op":
+            findings.extend(_op_findings(node, path))
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            # Calls on `with op.batch_alter_table(table) as name:` apply to that table;
+            # aliases are scoped to their block (every block may reuse `batch_op`).
+            for item in node.items:
+                call, alias = item.context_expr, item.optional_vars
+                if _is_op_call(call, "batch_alter_table") and isinstance(alias, ast.Name):
+                    table = _string_value(_argument(call, 0, "table_name"))
+                    findings.extend(_batch_findings(node.body, alias.id, table, path))
     return sorted(findings, key=lambda finding: finding.line)
 
 
@@ -227,8 +223,35 @@ def _tag_version(tag: str, pattern: str) -> Version | None:
         return None
 
 
+@dataclass(frozen=True)
+class ReleaseBase:
+    """Where the last release of the schema package is: a tag, or else its release commit."""
+
+    revision: str
+    label: str
+    version: Version | None
+
+
+def release_base(workspace: Workspace, package: Package) -> ReleaseBase | None:
+    """The newest ``core-v*`` tag; without one (a clone without tags), the last commit that
+    wrote the package's CHANGELOG, which only ``version`` does; ``None`` before any release."""
+    config = workspace.config
+    tag = git.newest_tag(workspace.root, config.schema_tag)
+    if tag is not None:
+        return ReleaseBase(tag, tag, _tag_version(tag, config.schema_tag))
+    commit = git.last_commit_touching(workspace.root, package.changelog)
+    if commit is None:
+        return None
+    try:
+        text = git.show_file(workspace.root, commit, package.pyproject)
+        version = Version.parse(str(tomllib.loads(text)["project"]["version"]))
+    except (git.GitError, KeyError, tomllib.TOMLDecodeError, VersionError):
+        version = None
+    return ReleaseBase(commit, f"the release commit {commit[:12]}", version)
+
+
 def granted_bump(
-    workspace: Workspace, changesets: Sequence[Changeset], base_tag: str | None
+    workspace: Workspace, changesets: Sequence[Changeset], base: ReleaseBase | None
 ) -> Bump | None:
     """The bump the schema package gets from pending changesets or an unreleased version.
 
@@ -238,10 +261,13 @@ def granted_bump(
     name = workspace.config.schema_package
     bumps = [bump for changeset in changesets if (bump := changeset.bump_for(name)) is not None]
     package = workspace.get(name)
-    if package is not None and base_tag is not None:
-        released = _tag_version(base_tag, workspace.config.schema_tag)
-        if released is not None and (applied := bump_between(released, package.version)):
-            bumps.append(applied)
+    if (
+        package is not None
+        and base is not None
+        and base.version is not None
+        and (applied := bump_between(base.version, package.version))
+    ):
+        bumps.append(applied)
     return max(bumps, default=None)
 
 
@@ -255,10 +281,10 @@ def check_schema_rule(workspace: Workspace, changesets: Sequence[Changeset]) -> 
         )
     if not git.is_work_tree(workspace.root):
         raise git.GitError(f"{workspace.root} is not inside a git work tree")
-    base_tag = git.newest_tag(workspace.root, config.schema_tag)
+    base = release_base(workspace, package)
     revisions = sorted(
         path
-        for path in git.added_files_since(workspace.root, base_tag)
+        for path in git.added_files_since(workspace.root, base.revision if base else None)
         if is_revision_path(path, config.migrations)
     )
 
@@ -277,7 +303,7 @@ def check_schema_rule(workspace: Workspace, changesets: Sequence[Changeset]) -> 
         except (OSError, UnicodeDecodeError) as error:
             problems.append(Problem(path, 1, f"cannot read revision file: {error}"))
 
-    granted = granted_bump(workspace, changesets, base_tag)
+    granted = granted_bump(workspace, changesets, base)
     given = granted.label if granted is not None else "none"
     for finding in findings:
         if granted is None or granted < finding.bump:
@@ -291,7 +317,7 @@ def check_schema_rule(workspace: Workspace, changesets: Sequence[Changeset]) -> 
             )
     return SchemaCheck(
         package=package.name,
-        base_tag=base_tag,
+        base_tag=base.label if base else None,
         revisions=tuple(revisions),
         findings=tuple(findings),
         required=required_bump(findings),
