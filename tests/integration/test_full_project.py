@@ -194,3 +194,21 @@ async def test_full_agent_rejects_bad_default(databases: TestDatabases, ids: Ids
             document={"name": "X", "default_sub_agent_id": "nobody"},
         )
     assert await get_agent(databases.manage)(scopes=scope, agent_id="x") is None
+
+
+async def test_failed_import_of_a_new_project_leaves_nothing(
+    databases: TestDatabases, ids: Ids, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agentfold_core.data_access.full as full
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("connection lost mid-import")
+
+    monkeypatch.setattr(full, "_write_tree", broken)
+    scope = ProjectScope(ids.tenant, ids.project)
+    with pytest.raises(RuntimeError, match="mid-import"):
+        await put_full_project(databases.manage, databases.runtime)(
+            scopes=scope, document=realistic_project(ids.project)
+        )
+    assert not await project_exists(databases.runtime)(scopes=scope)
+    assert await get_full_project(databases.manage)(scopes=scope) is None

@@ -39,13 +39,13 @@ from agentfold_core.data_access.connection import Db, reading, writing
 from agentfold_core.data_access.crud import validation_failed
 from agentfold_core.data_access.documents import document_fields, document_model
 from agentfold_core.data_access.graph import AGENT_NODE, PROJECT_NODE, Node
-from agentfold_core.data_access.projects import create_project, project_exists
+from agentfold_core.data_access.projects import create_project, delete_project, project_exists
 from agentfold_core.db.base import manage_metadata
 from agentfold_core.db.engine import Database
 from agentfold_core.db.integrity import domain_errors
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import NotFound, ValidationFailed
-from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
+from agentfold_core.scopes import DEFAULT_BRANCH, AgentScope, ProjectScope, TenantScope
 
 Document = dict[str, Any]
 _TABLE_ORDER = {t.name: i for i, t in enumerate(manage_metadata.sorted_tables)}
@@ -378,14 +378,21 @@ def put_full_project(manage: Database, runtime: Database) -> Callable[..., Await
         rows: list[_Row] = []
         _flatten(PROJECT_NODE, obj, _scope_filter(scopes), (), "", rows)
         _check_references(rows)
-        if not await project_exists(runtime)(scopes=scopes):
+        created = not await project_exists(runtime)(scopes=scopes)
+        if created:
             await create_project(manage, runtime)(
                 scopes=TenantScope(scopes.tenant_id),
                 data={"id": scopes.project_id, "name": getattr(obj, "name")},  # noqa: B009
             )
-        async with writing(manage) as conn:
-            await _write_tree(conn, PROJECT_NODE, rows, _scope_filter(scopes))
-            result = await get_full_project(conn)(scopes=scopes)
+        try:
+            async with writing(manage) as conn:
+                await _write_tree(conn, PROJECT_NODE, rows, _scope_filter(scopes))
+                result = await get_full_project(conn)(scopes=scopes)
+        except BaseException:
+            # A project this call created must not outlive its failed import.
+            if created:
+                await delete_project(manage, runtime)(scopes=scopes.at(DEFAULT_BRANCH))
+            raise
         assert result is not None
         return result
 
