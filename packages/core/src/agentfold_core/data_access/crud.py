@@ -273,15 +273,19 @@ class Entity(Generic[RowT]):
         count = select(func.count()).select_from(self.table).where(condition)
         return page, count
 
-    def _filter_value(self, name: str, value: Any) -> Any:
-        # A filter value of the wrong type would reach the driver (a raw error on
-        # PostgreSQL); validate it as the column's field.
+    @functools.cache  # noqa: B019 - entities live as long as the process
+    def _column_adapter(self, name: str) -> TypeAdapter[Any]:
         field = self.models.insert.model_fields[name]
         annotation: Any = field.annotation
         if field.metadata:
             annotation = Annotated[(annotation, *field.metadata)]
+        return TypeAdapter(annotation)
+
+    def _filter_value(self, name: str, value: Any) -> Any:
+        # A filter value of the wrong type would reach the driver (a raw error on
+        # PostgreSQL); validate it as the column's field.
         try:
-            return TypeAdapter(annotation).validate_python(value)
+            return self._column_adapter(name).validate_python(value)
         except PydanticValidationError as exc:
             raise ValidationFailed(
                 f"invalid filter on {self.label}.{name}",
