@@ -32,9 +32,9 @@ async def test_embedded_sqlite_is_created_and_upgraded(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "runtime.db").exists()
 
 
+# PostgreSQL only: SQLite is upgraded on start instead (the test above).
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_postgres_behind_its_migrations_is_refused(backend: Backend, tmp_path: Path) -> None:
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL-only behaviour; SQLite is upgraded instead")
     dbs = await create_test_databases(backend, tmp_path, schema=False)
     try:
         settings = DatabaseSettings(
