@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agentfold_core.cli import output
-from agentfold_core.db.engine import Database, create_database
+from agentfold_core.data_access.references import find_orphans
+from agentfold_core.db.engine import Database, create_database, databases_from_settings
 from agentfold_core.migrations import (
     ROLES,
     Role,
@@ -167,6 +168,25 @@ def _verify(args: argparse.Namespace) -> int:
     return asyncio.run(_each_database(args, inspect))
 
 
+def _check_references(args: argparse.Namespace) -> int:
+    async def run() -> int:
+        manage, runtime = databases_from_settings()
+        try:
+            orphans = await find_orphans(manage, runtime, tenant_id=args.tenant)
+        finally:
+            await manage.dispose()
+            await runtime.dispose()
+        _print([orphan.describe() for orphan in orphans])
+        where = f" of tenant {args.tenant!r}" if args.tenant else ""
+        if orphans:
+            print(f"{len(orphans)} dangling cross-database reference(s){where}", flush=True)
+            return 1
+        print(f"no dangling cross-database references{where}", flush=True)
+        return 0
+
+    return asyncio.run(run())
+
+
 def _command(
     commands: Any, name: str, handler: Handler, summary: str, description: str, epilog: str = ""
 ) -> argparse.ArgumentParser:
@@ -301,6 +321,20 @@ def add_parser(groups: Any) -> None:
         "emulating ON DELETE SET NULL). Exits 1 and names each difference when they\n"
         "disagree; the database is left as it was.",
     )
+
+    references = commands.add_parser(
+        "check-references",
+        help="Report runtime rows naming manage entities that do not exist",
+        description="Report runtime rows naming manage entities that do not exist.\n\n"
+        "Foreign keys never cross the two databases, so this read-only check looks for\n"
+        "conversations, tasks, trigger invocations and API keys naming agents, sub-agents\n"
+        "or triggers missing on the branch they ran against (else the main branch),\n"
+        "projects without configuration and configuration without a project. Exits 1\n"
+        "when it finds any. Needs both databases, so it takes no --db.",
+        formatter_class=_formatter,
+    )
+    references.add_argument("--tenant", help="check only this tenant's rows")
+    references.set_defaults(handler=_check_references)
 
     _command(
         commands,
