@@ -25,7 +25,8 @@ def _run(
 
 
 def _uv() -> str:
-    found = shutil.which("uv")
+    # `uv run` names its own binary in $UV; it need not be on PATH.
+    found = os.environ.get("UV") or shutil.which("uv")
     assert found, "uv is needed to build and install the wheel"
     return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, MutableMapping, MutableSequence, Sequence
@@ -27,7 +28,8 @@ class LockError(Exception):
 
 def run_uv_lock(root: Path) -> None:
     """Refresh ``uv.lock`` with ``uv lock --offline`` in ``root``."""
-    executable = shutil.which("uv")
+    # Under `uv run`, $UV names the running uv even when it is not on PATH.
+    executable = os.environ.get("UV") or shutil.which("uv")
     if executable is None:
         raise LockError("uv is not installed or not on PATH")
     result = subprocess.run(
