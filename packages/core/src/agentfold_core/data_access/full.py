@@ -39,6 +39,7 @@ from agentfold_core.data_access.connection import Db, reading, writing
 from agentfold_core.data_access.crud import validation_failed
 from agentfold_core.data_access.documents import document_fields, document_model
 from agentfold_core.data_access.graph import AGENT_NODE, PROJECT_NODE, Node
+from agentfold_core.data_access.manage.agents import SOFT_REFERENCES
 from agentfold_core.data_access.projects import create_project, delete_project, project_exists
 from agentfold_core.db.base import manage_metadata
 from agentfold_core.db.engine import Database
@@ -284,7 +285,7 @@ def _check_references(rows: list[_Row], partial: frozenset[str] = frozenset()) -
                         "message": f"no {target} row {local[-1]!r} in this document",
                     }
                 )
-        if table.name == "agents":
+        if row.node.entity is AGENT_NODE.entity:
             errors.extend(_agent_soft_references(row, keys))
     if errors:
         raise ValidationFailed("document has dangling references", errors=errors)
@@ -297,10 +298,8 @@ def _agent_soft_references(
     v = row.values
     prefix = (v["tenant_id"], v["project_id"], v["branch"], v["id"])
     errors = []
-    for column, target in (
-        ("default_sub_agent_id", "sub_agents"),
-        ("context_config_id", "context_configs"),
-    ):
+    for column, entity in SOFT_REFERENCES:
+        target = entity.table.name
         if v.get(column) is not None and (*prefix, v[column]) not in keys.get(target, set()):
             errors.append(
                 {"field": f"{row.where}.{column}", "message": f"no {target} row {v[column]!r}"}

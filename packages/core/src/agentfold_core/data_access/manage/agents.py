@@ -63,7 +63,7 @@ CONTEXT_CONFIGS: Entity[ContextConfigRow] = Entity(ContextConfig, label="context
 
 # An agent's default sub-agent and context config are its own children, so a database
 # FK would be a cycle; they are checked here on write and cleared when the target goes.
-_SOFT_REFERENCES: tuple[tuple[str, Entity[Any]], ...] = (
+SOFT_REFERENCES: tuple[tuple[str, Entity[Any]], ...] = (
     ("default_sub_agent_id", SUB_AGENTS),
     ("context_config_id", CONTEXT_CONFIGS),
 )
@@ -73,7 +73,7 @@ async def _check_soft_references(
     conn: AsyncConnection, scopes: ProjectScope, agent_id: str, values: Mapping[str, Any]
 ) -> None:
     agent = AgentScope(scopes.tenant_id, scopes.project_id, agent_id, ref=scopes.ref)
-    for column, entity in _SOFT_REFERENCES:
+    for column, entity in SOFT_REFERENCES:
         target = values.get(column)
         if (
             target is not None
