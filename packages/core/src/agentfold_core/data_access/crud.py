@@ -88,17 +88,19 @@ class CrudFunctions(NamedTuple, Generic[RowT]):
     delete: Callable[[Db], DeleteFn]
 
 
-def validation_failed(exc: PydanticValidationError, resource: str) -> ValidationFailed:
-    """A domain error listing each failing field of a pydantic error."""
+def validation_failed(
+    exc: PydanticValidationError, resource: str, *, message: str | None = None, prefix: str = ""
+) -> ValidationFailed:
+    """A domain error listing each failing field of a pydantic error (under ``prefix``)."""
     errors = [
         {
-            "field": ".".join(str(p) for p in e["loc"]),
+            "field": ".".join(str(p) for p in (*((prefix,) if prefix else ()), *e["loc"])),
             "message": e["msg"],
             "type": e["type"],
         }
         for e in exc.errors(include_url=False, include_input=False)
     ]
-    return ValidationFailed(f"invalid {resource}", errors=errors, resource=resource)
+    return ValidationFailed(message or f"invalid {resource}", errors=errors, resource=resource)
 
 
 def validate_input(model: type[BaseModel], data: Data, resource: str) -> BaseModel:
@@ -287,17 +289,8 @@ class Entity(Generic[RowT]):
         try:
             return self._column_adapter(name).validate_python(value)
         except PydanticValidationError as exc:
-            raise ValidationFailed(
-                f"invalid filter on {self.label}.{name}",
-                errors=[
-                    {
-                        "field": ".".join(str(p) for p in (name, *e["loc"])),
-                        "message": e["msg"],
-                        "type": e["type"],
-                    }
-                    for e in exc.errors(include_url=False, include_input=False)
-                ],
-                resource=self.label,
+            raise validation_failed(
+                exc, self.label, message=f"invalid filter on {self.label}.{name}", prefix=name
             ) from exc
 
     async def insert_row(self, conn: AsyncConnection, values: Mapping[str, Any]) -> RowT:
@@ -322,9 +315,7 @@ class Entity(Generic[RowT]):
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         stmt = dialect.insert(self.table).values(**values)
         replaced = {
-            c: stmt.excluded[c]
-            for c in values
-            if c not in self.key_columns and c != "created_at"
+            c: stmt.excluded[c] for c in values if c not in self.key_columns and c != "created_at"
         }
         stmt = stmt.on_conflict_do_update(
             index_elements=list(self.key_columns), set_=replaced

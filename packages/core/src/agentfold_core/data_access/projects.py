@@ -17,7 +17,6 @@ from agentfold_core.data_access.runtime.tenants import TENANTS
 from agentfold_core.db.engine import Database
 from agentfold_core.db.fields import ResourceId
 from agentfold_core.db.manage.schema import ProjectRow
-from agentfold_core.db.types import utcnow
 from agentfold_core.errors import Conflict, NotFound
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, TenantScope
 
@@ -46,11 +45,10 @@ def project_exists(runtime: Db) -> Callable[..., Awaitable[bool]]:
     return _exists
 
 
-async def _ensure_tenant(runtime_conn: Any, tenant_id: str) -> None:
-    if await TENANTS.fetch(runtime_conn, {"id": tenant_id}) is None:
-        now = utcnow()
+async def _ensure_tenant(runtime_conn: Any, tenant: TenantScope) -> None:
+    if await TENANTS.fetch(runtime_conn, TENANTS.scope_values(tenant)) is None:
         await TENANTS.insert_row(
-            runtime_conn, {"id": tenant_id, "name": tenant_id, "created_at": now, "updated_at": now}
+            runtime_conn, TENANTS.insert_values(tenant, {"name": tenant.tenant_id})
         )
 
 
@@ -68,7 +66,7 @@ def create_project(manage: Database, runtime: Database) -> Callable[..., Awaitab
         scope = ProjectScope(scopes.tenant_id, project.id, ref=DEFAULT_BRANCH)
         fields = project.model_dump(exclude={"created_by"})
         async with runtime.write() as runtime_conn:
-            await _ensure_tenant(runtime_conn, scopes.tenant_id)
+            await _ensure_tenant(runtime_conn, scopes)
             if await PROJECT_METADATA.fetch(runtime_conn, PROJECT_METADATA.scope_values(scope)):
                 raise Conflict("project already exists", resource="project", key=fields["id"])
             meta = PROJECT_METADATA.insert_values(
@@ -76,7 +74,7 @@ def create_project(manage: Database, runtime: Database) -> Callable[..., Awaitab
             )
             await PROJECT_METADATA.insert_row(runtime_conn, meta)
             async with manage.write() as manage_conn:
-                row = await PROJECTS.insert_row(manage_conn, _project_values(scope, fields))
+                row = await PROJECTS.insert_row(manage_conn, PROJECTS.insert_values(scope, fields))
             try:
                 await runtime_conn.commit()
             except BaseException:
@@ -90,12 +88,6 @@ def create_project(manage: Database, runtime: Database) -> Callable[..., Awaitab
 
 def _project_key(scope: ProjectScope) -> dict[str, Any]:
     return {"tenant_id": scope.tenant_id, "id": scope.project_id}
-
-
-def _project_values(scope: ProjectScope, fields: dict[str, Any]) -> dict[str, Any]:
-    now = utcnow()
-    return {**fields, "tenant_id": scope.tenant_id, "branch": scope.ref,
-            "created_at": now, "updated_at": now}
 
 
 def delete_project(manage: Database, runtime: Database) -> Callable[..., Awaitable[bool]]:

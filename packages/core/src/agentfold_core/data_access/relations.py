@@ -7,7 +7,7 @@ upsert, unlinking needs only the target id, and "who uses this" is one indexed q
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import and_, select
 from sqlmodel import SQLModel
@@ -61,9 +61,9 @@ class Link(Generic[RowT]):
         """Curried: remove the link to a target."""
 
         async def _unlink(*, scopes: SubAgentScope, **target: str) -> bool:
-            values: dict[str, Any] = self.entity.scope_values(scopes)
-            values[self.target] = self._target_id(target)
-            key = {**self.entity.scope_values(scopes), "id": self.entity.derived_id(values)}
+            scope = self.entity.scope_values(scopes)
+            natural = {**scope, self.target: self._target_id(target)}
+            key = {**scope, "id": self.entity.derived_id(natural)}
             async with writing(db) as conn:
                 return await self.entity.delete_where(conn, key) > 0
 
