@@ -39,14 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.project_document import realistic_project
 
-from agentfold_core.data_access.full import get_full_project, put_full_project
-from agentfold_core.data_access.graph import PROJECT_NODE
+from agentfold_core.data_access.documents.full import get_full_project, put_full_project
+from agentfold_core.data_access.documents.tree import PROJECT_NODE
 from agentfold_core.data_access.manage.agents import (
     create_agent,
     get_agent,
     list_agents,
 )
-from agentfold_core.data_access.projects import create_project
+from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.db.base import manage_metadata, runtime_metadata
 from agentfold_core.db.engine import Database, create_database
 from agentfold_core.scopes import ProjectScope, TenantScope

@@ -14,7 +14,7 @@ from agentfold_core.data_access.manage.agents import (
     update_agent,
     upsert_agent,
 )
-from agentfold_core.data_access.projects import create_project
+from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.errors import InvalidReference
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
 from tests.conftest import Ids

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from agentfold_core.data_access.projects import create_project
+from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.data_access.runtime.api_keys import (
     get_api_key,
     issue_api_key,

@@ -22,10 +22,10 @@ from agentfold_core.data_access.manage.agents import (
 )
 from agentfold_core.data_access.manage.credentials import delete_credential_reference
 from agentfold_core.data_access.manage.projects import PROJECTS
-from agentfold_core.data_access.projects import delete_project
+from agentfold_core.data_access.project_lifecycle import delete_project
 from agentfold_core.data_access.runtime.tenants import delete_tenant
 from agentfold_core.db.base import manage_metadata, runtime_metadata
-from agentfold_core.db.scopes import ScopeLevel
+from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases

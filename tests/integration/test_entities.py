@@ -13,7 +13,7 @@ from _pytest.mark import ParameterSet
 
 from agentfold_core.data_access.manage.agents import AGENTS
 from agentfold_core.db.base import manage_metadata, runtime_metadata
-from agentfold_core.db.scopes import ScopeLevel
+from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.errors import Conflict, ValidationFailed
 from agentfold_core.pagination import MAX_LIMIT, Pagination
 from tests.conftest import Ids

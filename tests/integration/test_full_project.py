@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agentfold_core.data_access.full import (
+from agentfold_core.data_access.documents.full import (
     get_full_agent,
     get_full_project,
     put_full_agent,
@@ -16,7 +16,7 @@ from agentfold_core.data_access.full import (
 from agentfold_core.data_access.manage.agents import get_agent, list_sub_agents
 from agentfold_core.data_access.manage.sub_agent_links import list_sub_agents_using_tool
 from agentfold_core.data_access.manage.tools import get_tool, list_tools
-from agentfold_core.data_access.projects import project_exists
+from agentfold_core.data_access.project_lifecycle import project_exists
 from agentfold_core.errors import ValidationFailed
 from agentfold_core.scopes import AgentScope, ProjectScope
 from tests.conftest import Ids
@@ -199,7 +199,7 @@ async def test_full_agent_rejects_bad_default(databases: TestDatabases, ids: Ids
 async def test_failed_import_of_a_new_project_leaves_nothing(
     databases: TestDatabases, ids: Ids, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import agentfold_core.data_access.full as full
+    import agentfold_core.data_access.documents.full as full
 
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("connection lost mid-import")

@@ -8,8 +8,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.manage.projects import PROJECTS, get_project, upsert_project
-from agentfold_core.data_access.projects import create_project, delete_project, project_exists
-from agentfold_core.data_access.runtime.projects import PROJECT_METADATA, get_project_metadata
+from agentfold_core.data_access.project_lifecycle import (
+    create_project,
+    delete_project,
+    project_exists,
+)
+from agentfold_core.data_access.runtime.project_metadata import (
+    PROJECT_METADATA,
+    get_project_metadata,
+)
 from agentfold_core.data_access.runtime.tenants import get_tenant
 from agentfold_core.errors import Conflict, NotFound, ValidationFailed
 from agentfold_core.scopes import ProjectScope, TenantScope

@@ -11,8 +11,8 @@ from agentfold_core.data_access.manage.agents import (
     delete_agent,
 )
 from agentfold_core.data_access.manage.projects import upsert_project
-from agentfold_core.data_access.projects import create_project
-from agentfold_core.data_access.references import find_orphans
+from agentfold_core.data_access.orphans import find_orphans
+from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.data_access.runtime.api_keys import issue_api_key
 from agentfold_core.data_access.runtime.conversations import create_conversation
 from agentfold_core.data_access.runtime.tasks import create_task

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from _pytest.mark import ParameterSet
 
-from agentfold_core.db.scopes import ScopeLevel
+from agentfold_core.db.columns import ScopeLevel
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
 from tests.support.entities import AnyEntity, all_entities, functions, ident

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Index, MetaData, String, Table, text
 
-from agentfold_core.db.references import manage_reference
+from agentfold_core.db.foreign_keys import manage_reference
 from agentfold_core.migrations import check, create_revision, locate, spec_for, upgrade
 from agentfold_core.migrations import spec as spec_module
 from tests.migrations.conftest import Agentfold

@@ -16,7 +16,7 @@ import agentfold_core.data_access.runtime as runtime_package
 from agentfold_core.data_access.connection import Db
 from agentfold_core.data_access.crud import Entity
 from agentfold_core.db.base import manage_metadata, runtime_metadata
-from agentfold_core.db.scopes import ScopeLevel
+from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.scopes import AgentScope, ProjectScope, SubAgentScope, TenantScope
 
 AnyEntity = Entity[Any]

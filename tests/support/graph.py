@@ -16,10 +16,10 @@ from sqlalchemy import and_, func, select
 from sqlmodel import SQLModel
 
 from agentfold_core.data_access.manage.projects import upsert_project
-from agentfold_core.data_access.projects import create_project
+from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.data_access.runtime.tenants import create_tenant
+from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.db.engine import Database
-from agentfold_core.db.scopes import ScopeLevel
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, TenantScope
 from tests.support.databases import TestDatabases
 from tests.support.entities import (

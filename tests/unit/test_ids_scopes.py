@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentfold_core.db.scopes import ScopeLevel, key_values
+from agentfold_core.db.columns import ScopeLevel, key_values
 from agentfold_core.ids import (
     GENERATED_ID_LENGTH,
     check_id,

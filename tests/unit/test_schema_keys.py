@@ -27,7 +27,7 @@ from sqlmodel import SQLModel
 import agentfold_core.db.manage.schema
 import agentfold_core.db.runtime.schema  # noqa: F401 - registers the runtime tables
 from agentfold_core.db.base import ManageBase, RuntimeBase, manage_metadata, runtime_metadata
-from agentfold_core.db.scopes import ScopeLevel
+from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.db.traits import TableTraits, table_traits
 
 SCOPE_KEYS: dict[ScopeLevel, tuple[str, ...]] = {

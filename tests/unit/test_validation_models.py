@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 
 from agentfold_core.content import ToolConfig, ToolPolicy
 from agentfold_core.db.base import ManageBase, RuntimeBase
-from agentfold_core.db.scopes import ScopeLevel
+from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.db.traits import sa_table
 from agentfold_core.ids import check_id, is_valid_id
 from agentfold_core.validation import ModelSet, generate_models

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agentfold_core.cli import output
-from agentfold_core.data_access.references import find_orphans
+from agentfold_core.data_access.orphans import find_orphans
 from agentfold_core.db.engine import Database, create_database, databases_from_settings
 from agentfold_core.migrations import (
     ROLES,

@@ -8,7 +8,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, Generic, NamedTuple, Protocol, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,20 +16,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 from agentfold_core.data_access.connection import Db, reading, writing
+from agentfold_core.db.columns import ScopeLevel, key_values
 from agentfold_core.db.integrity import domain_errors
-from agentfold_core.db.scopes import ScopeLevel, key_values
 from agentfold_core.db.traits import TableTraits, sa_table
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import ValidationFailed
 from agentfold_core.ids import is_valid_id, relation_id
 from agentfold_core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, Pagination
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, TenantScope
-from agentfold_core.validation import ModelSet, generate_models
+from agentfold_core.validation import (
+    Data,
+    ModelSet,
+    generate_models,
+    validate_input,
+    validation_failed,
+)
 
 RowT = TypeVar("RowT", bound=SQLModel)
 _TOTAL = "_agentfold_total"
 RowT_co = TypeVar("RowT_co", bound=SQLModel, covariant=True)
-Data = Mapping[str, Any] | BaseModel
 
 
 class GetFn(Protocol[RowT_co]):
@@ -86,32 +91,6 @@ class CrudFunctions(NamedTuple, Generic[RowT]):
     update: Callable[[Db], UpdateFn[RowT]]
     upsert: Callable[[Db], UpsertFn[RowT]]
     delete: Callable[[Db], DeleteFn]
-
-
-def validation_failed(
-    exc: PydanticValidationError, resource: str, *, message: str | None = None, prefix: str = ""
-) -> ValidationFailed:
-    """A domain error listing each failing field of a pydantic error (under ``prefix``)."""
-    errors = [
-        {
-            "field": ".".join(str(p) for p in (*((prefix,) if prefix else ()), *e["loc"])),
-            "message": e["msg"],
-            "type": e["type"],
-        }
-        for e in exc.errors(include_url=False, include_input=False)
-    ]
-    return ValidationFailed(message or f"invalid {resource}", errors=errors, resource=resource)
-
-
-def validate_input(model: type[BaseModel], data: Data, resource: str) -> BaseModel:
-    """Validate ``data`` against an input model, raising ``ValidationFailed``."""
-    if isinstance(data, model):
-        return data
-    raw = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else data
-    try:
-        return model.model_validate(raw)
-    except PydanticValidationError as exc:
-        raise validation_failed(exc, resource) from exc
 
 
 class Entity(Generic[RowT]):

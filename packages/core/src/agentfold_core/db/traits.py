@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import Table
 from sqlmodel import SQLModel
 
+from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.db.fields import DERIVED_ID, IMMUTABLE, SECRET, SERVER_GENERATED
-from agentfold_core.db.scopes import ScopeLevel
 
 
 @dataclass(frozen=True, slots=True)

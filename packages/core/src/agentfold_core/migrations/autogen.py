@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import conv
 from sqlalchemy.types import TypeDecorator
 
-from agentfold_core.db.references import SET_NULL_COLUMN
+from agentfold_core.db.foreign_keys import SET_NULL_COLUMN
 from agentfold_core.migrations.spec import ROLES, EnvironmentSpec, load_metadata
 from agentfold_core.migrations.trigger_ops import process_revision_directives
 

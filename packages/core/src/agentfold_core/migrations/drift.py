@@ -19,7 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import Constraint, ForeignKeyConstraint, UniqueConstraint
 
 from agentfold_core.db.engine import Database
-from agentfold_core.db.references import sqlite_set_null_triggers
+from agentfold_core.db.foreign_keys import sqlite_set_null_triggers
 from agentfold_core.migrations.autogen import context_options
 from agentfold_core.migrations.commands import alembic_errors
 from agentfold_core.migrations.config import CONNECTION, build_config

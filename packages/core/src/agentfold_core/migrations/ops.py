@@ -1,7 +1,7 @@
 """Helpers for revision scripts: the SQLite triggers that emulate ``SET NULL (col)``.
 
 PostgreSQL nulls only the named column natively; SQLite gets a ``BEFORE DELETE``
-trigger on the referenced table (see ``agentfold_core.db.references``). Every helper
+trigger on the referenced table (see ``agentfold_core.db.foreign_keys``). Every helper
 is a no-op on other backends, so revisions stay portable.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import Column, ForeignKeyConstraint, MetaData, Table
 
-from agentfold_core.db.references import SET_NULL_COLUMN, sqlite_set_null_triggers
+from agentfold_core.db.foreign_keys import SET_NULL_COLUMN, sqlite_set_null_triggers
 
 
 def _on_sqlite() -> bool:

@@ -26,7 +26,7 @@ from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData
 
-from agentfold_core.db.references import SET_NULL_COLUMN, sqlite_set_null_triggers
+from agentfold_core.db.foreign_keys import SET_NULL_COLUMN, sqlite_set_null_triggers
 
 _HELPERS = "agentfold_core.migrations.ops"
 

@@ -9,7 +9,7 @@ from sqlalchemy import and_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.connection import Db, writing
-from agentfold_core.data_access.crud import CreateFn, Data, DeleteFn, Entity, UpdateFn, UpsertFn
+from agentfold_core.data_access.crud import CreateFn, DeleteFn, Entity, UpdateFn, UpsertFn
 from agentfold_core.db.manage.schema import (
     Agent,
     AgentRow,
@@ -23,6 +23,7 @@ from agentfold_core.db.manage.schema import (
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import InvalidReference
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
+from agentfold_core.validation import Data
 
 AGENTS: Entity[AgentRow] = Entity(Agent, label="agent")
 get_agent, list_agents, _create_agent, _update_agent, _upsert_agent, delete_agent = (

@@ -1,4 +1,4 @@
-"""A project's own manage row (created and deleted with ``agentfold_core.data_access.projects``)."""
+"""A project's own manage row (created and deleted by ``data_access.project_lifecycle``)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentfold_core.data_access.crud import Entity
-from agentfold_core.data_access.relations import Link
+from agentfold_core.data_access.links import Link
 from agentfold_core.db.manage.schema import (
     SubAgentArtifactComponent,
     SubAgentArtifactComponentRow,

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from agentfold_core.data_access.connection import Db, reading, writing
-from agentfold_core.data_access.crud import Data, Entity
+from agentfold_core.data_access.crud import Entity
 from agentfold_core.db.runtime.schema import ApiKey, ApiKeyRow
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import NotFound
 from agentfold_core.scopes import TenantScope
 from agentfold_core.secrets.api_keys import generate_key, parse_key, verify_secret
+from agentfold_core.validation import Data
 
 API_KEYS: Entity[ApiKeyRow] = Entity(ApiKey, label="api_key")
 get_api_key, list_api_keys = API_KEYS.get, API_KEYS.list

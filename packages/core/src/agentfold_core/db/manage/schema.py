@@ -32,17 +32,7 @@ from agentfold_core.content import (
     TriggerAuthentication,
 )
 from agentfold_core.db.base import ManageBase
-from agentfold_core.db.fields import (
-    PROMPT_MAX_LENGTH,
-    json_field,
-    reference_field,
-    string_field,
-    text_field,
-)
-from agentfold_core.db.references import install_sqlite_set_null_triggers
-from agentfold_core.db.references import manage_parent as parent
-from agentfold_core.db.references import manage_reference as reference
-from agentfold_core.db.scopes import (
+from agentfold_core.db.columns import (
     DerivedIdentified,
     Identified,
     Timestamps,
@@ -52,6 +42,16 @@ from agentfold_core.db.scopes import (
     VersionedProjectRootKey,
     VersionedSubAgentKey,
 )
+from agentfold_core.db.fields import (
+    PROMPT_MAX_LENGTH,
+    json_field,
+    reference_field,
+    string_field,
+    text_field,
+)
+from agentfold_core.db.foreign_keys import install_sqlite_set_null_triggers
+from agentfold_core.db.foreign_keys import manage_parent as parent
+from agentfold_core.db.foreign_keys import manage_reference as reference
 
 SKILL_NAME_PATTERN = r"^[a-z0-9-]+$"
 SKILL_NAME_MAX_LENGTH = 64

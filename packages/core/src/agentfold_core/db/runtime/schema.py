@@ -15,6 +15,15 @@ from sqlalchemy import Index, UniqueConstraint
 
 from agentfold_core.content import JsonObject, MessageContent, MessagePart, ResolvedRef
 from agentfold_core.db.base import RuntimeBase
+from agentfold_core.db.columns import (
+    AgentKey,
+    Identified,
+    ProjectKey,
+    ProjectRootKey,
+    TenantKey,
+    TenantRootKey,
+    Timestamps,
+)
 from agentfold_core.db.fields import (
     json_field,
     name_field,
@@ -24,17 +33,8 @@ from agentfold_core.db.fields import (
     text_field,
     timestamp_field,
 )
-from agentfold_core.db.references import runtime_parent as parent
-from agentfold_core.db.references import runtime_reference as reference
-from agentfold_core.db.scopes import (
-    AgentKey,
-    Identified,
-    ProjectKey,
-    ProjectRootKey,
-    TenantKey,
-    TenantRootKey,
-    Timestamps,
-)
+from agentfold_core.db.foreign_keys import runtime_parent as parent
+from agentfold_core.db.foreign_keys import runtime_reference as reference
 
 TaskStatus = Literal["pending", "working", "input_required", "completed", "failed", "canceled"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from agentfold_core.data_access.graph import AGENT_NODE, PROJECT_NODE, Node
+from agentfold_core.data_access.documents.tree import AGENT_NODE, PROJECT_NODE, Node
 
 _CONFIG = ConfigDict(extra="forbid")
 

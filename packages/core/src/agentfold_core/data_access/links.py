@@ -13,9 +13,10 @@ from sqlalchemy import and_, select
 from sqlmodel import SQLModel
 
 from agentfold_core.data_access.connection import Db, reading, writing
-from agentfold_core.data_access.crud import Data, Entity
-from agentfold_core.db.scopes import ScopeLevel
+from agentfold_core.data_access.crud import Entity
+from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.scopes import ProjectScope, SubAgentScope
+from agentfold_core.validation import Data
 
 RowT = TypeVar("RowT", bound=SQLModel)
 RowT_co = TypeVar("RowT_co", bound=SQLModel, covariant=True)

@@ -36,17 +36,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.connection import Db, reading, writing
-from agentfold_core.data_access.crud import validation_failed
-from agentfold_core.data_access.documents import document_fields, document_model
-from agentfold_core.data_access.graph import AGENT_NODE, PROJECT_NODE, Node
+from agentfold_core.data_access.documents.models import document_fields, document_model
+from agentfold_core.data_access.documents.tree import AGENT_NODE, PROJECT_NODE, Node
 from agentfold_core.data_access.manage.agents import SOFT_REFERENCES
-from agentfold_core.data_access.projects import create_project, delete_project, project_exists
+from agentfold_core.data_access.project_lifecycle import (
+    create_project,
+    delete_project,
+    project_exists,
+)
 from agentfold_core.db.base import manage_metadata
 from agentfold_core.db.engine import Database
 from agentfold_core.db.integrity import domain_errors
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import NotFound, ValidationFailed
 from agentfold_core.scopes import DEFAULT_BRANCH, AgentScope, ProjectScope, TenantScope
+from agentfold_core.validation import validation_failed
 
 Document = dict[str, Any]
 _TABLE_ORDER = {t.name: i for i, t in enumerate(manage_metadata.sorted_tables)}

@@ -16,7 +16,7 @@ from agentfold_core.data_access.manage.projects import PROJECTS
 from agentfold_core.data_access.manage.triggers import TRIGGERS
 from agentfold_core.data_access.runtime.api_keys import API_KEYS
 from agentfold_core.data_access.runtime.conversations import CONVERSATIONS
-from agentfold_core.data_access.runtime.projects import PROJECT_METADATA
+from agentfold_core.data_access.runtime.project_metadata import PROJECT_METADATA
 from agentfold_core.data_access.runtime.tasks import TASKS
 from agentfold_core.data_access.runtime.trigger_invocations import TRIGGER_INVOCATIONS
 from agentfold_core.db.engine import Database

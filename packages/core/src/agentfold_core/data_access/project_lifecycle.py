@@ -10,15 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentfold_core.content import ModelSettings, StopWhen
 from agentfold_core.data_access.connection import Db, reading
-from agentfold_core.data_access.crud import Data, validate_input
 from agentfold_core.data_access.manage.projects import PROJECTS
-from agentfold_core.data_access.runtime.projects import PROJECT_METADATA
+from agentfold_core.data_access.runtime.project_metadata import PROJECT_METADATA
 from agentfold_core.data_access.runtime.tenants import TENANTS
 from agentfold_core.db.engine import Database
 from agentfold_core.db.fields import ResourceId
 from agentfold_core.db.manage.schema import ProjectRow
 from agentfold_core.errors import Conflict, NotFound
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, TenantScope
+from agentfold_core.validation import Data, validate_input
 
 
 class ProjectCreate(BaseModel):
