@@ -29,7 +29,7 @@ from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
-from tests.support.entities import all_entities, entity_for, functions, ident, is_manage
+from tests.support.entities import all_entities, entity_for, functions, ident, is_manage, scope_key
 from tests.support.graph import (
     Context,
     Graph,
@@ -303,7 +303,7 @@ async def test_deleting_a_referenced_row_cascades(
         await graph.populate(ctx.but(ref=OTHER_BRANCH), entities)  # same ids, other branch
     scope = scope_for(entity, ctx)
     node_id = ctx.fill(node.payload)["id"]
-    prefix = entity.scope_values(scope)
+    prefix = scope_key(entity, scope)
     gone = [(node.table, {**prefix, "id": node_id})]
     project = {"tenant_id": ids.tenant, "project_id": ids.project}
     if is_manage(entity):

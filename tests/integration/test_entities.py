@@ -25,6 +25,7 @@ from tests.support.entities import (
     entity_for,
     functions,
     ident,
+    scope_key,
 )
 from tests.support.graph import Context, Graph, dump, expected_fields, sample_for, scope_for
 from tests.support.samples import NODES, SAMPLES
@@ -75,11 +76,12 @@ def test_sample_is_valid_input(entity: AnyEntity) -> None:
 
 # Operations an entity's module deliberately does not export, with the reason.
 NOT_EXPORTED = {
-    ("projects", "create"): "data_access.projects.create_project writes both databases",
-    ("projects", "delete"): "data_access.projects.delete_project writes both databases",
-    ("project_metadata", "create"): "created by data_access.projects.create_project",
-    ("project_metadata", "upsert"): "created by data_access.projects.create_project",
-    ("project_metadata", "delete"): "deleted by data_access.projects.delete_project",
+    ("projects", "create"): "data_access.project_lifecycle.create_project writes both databases",
+    ("projects", "delete"): "data_access.project_lifecycle.delete_project writes both databases",
+    ("projects", "upsert"): "a manage row without runtime metadata would be a half-project",
+    ("project_metadata", "create"): "created by data_access.project_lifecycle.create_project",
+    ("project_metadata", "upsert"): "created by data_access.project_lifecycle.create_project",
+    ("project_metadata", "delete"): "deleted by data_access.project_lifecycle.delete_project",
     ("project_metadata", "list"): "projects are listed from the manage database",
     ("tenants", "list"): "a tenant scope addresses exactly one tenant",
     ("api_keys", "create"): CREATED_ELSEWHERE["api_keys"],
@@ -116,7 +118,7 @@ async def test_crud_round_trip(databases: TestDatabases, ids: Ids, entity: AnyEn
 
     created = await fns.create(db)(scopes=scope, data=payload)
     assert {k: dump(created)[k] for k in payload} == expected_fields(entity, payload)
-    scope_values = entity.scope_values(scope)
+    scope_values = scope_key(entity, scope)
     assert {k: dump(created)[k] for k in scope_values} == scope_values
     key = ident(entity, created.id)
     assert await get(scopes=scope, **key) == created

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agentfold_core.data_access.documents.full import (
+from agentfold_core.data_access.documents import (
     get_full_agent,
     get_full_project,
     put_full_agent,
@@ -164,7 +164,9 @@ async def test_full_agent_round_trip(databases: TestDatabases, ids: Ids) -> None
 
     agent["sub_agents"].pop("specialist")
     agent["sub_agent_relations"] = []
-    written = await put_full_agent(databases.manage)(scopes=agent_scope, document=agent)
+    written = await put_full_agent(databases.manage, databases.runtime)(
+        scopes=agent_scope, document=agent
+    )
     assert written == agent
     project = await get_full_project(databases.manage)(scopes=scope)
     assert project is not None
@@ -172,7 +174,7 @@ async def test_full_agent_round_trip(databases: TestDatabases, ids: Ids) -> None
     assert set(project["agents"]["triage"]["sub_agents"]) == {"router", "billing", "tech"}
 
     new_scope = AgentScope(ids.tenant, ids.project, "brand-new")
-    created = await put_full_agent(databases.manage)(
+    created = await put_full_agent(databases.manage, databases.runtime)(
         scopes=new_scope,
         document={
             "name": "New",
@@ -189,7 +191,7 @@ async def test_full_agent_rejects_bad_default(databases: TestDatabases, ids: Ids
         scopes=scope, document=realistic_project(ids.project)
     )
     with pytest.raises(ValidationFailed):
-        await put_full_agent(databases.manage)(
+        await put_full_agent(databases.manage, databases.runtime)(
             scopes=AgentScope(ids.tenant, ids.project, "x"),
             document={"name": "X", "default_sub_agent_id": "nobody"},
         )
@@ -199,12 +201,12 @@ async def test_full_agent_rejects_bad_default(databases: TestDatabases, ids: Ids
 async def test_failed_import_of_a_new_project_leaves_nothing(
     databases: TestDatabases, ids: Ids, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import agentfold_core.data_access.documents.full as full
+    import agentfold_core.data_access.documents.write as write
 
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("connection lost mid-import")
 
-    monkeypatch.setattr(full, "_write_tree", broken)
+    monkeypatch.setattr(write, "_write_difference", broken)
     scope = ProjectScope(ids.tenant, ids.project)
     with pytest.raises(RuntimeError, match="mid-import"):
         await put_full_project(databases.manage, databases.runtime)(

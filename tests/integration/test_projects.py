@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agentfold_core.data_access.doors import Unit
 from agentfold_core.data_access.manage.projects import PROJECTS, get_project, upsert_project
 from agentfold_core.data_access.project_lifecycle import (
     create_project,
@@ -91,9 +91,15 @@ async def test_failure_of_the_manage_step_leaves_neither_half(
 async def test_failure_of_the_final_runtime_commit_removes_the_manage_row(
     databases: TestDatabases, ids: Ids, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The runtime transaction is committed explicitly, after the manage row is written;
-    # transactions opened with ``begin()`` (the manage one) commit another way.
-    monkeypatch.setattr(AsyncConnection, "commit", _fail)
+    # The runtime transaction ends last, after the manage one committed: fail its end.
+    finish = Unit.finish
+
+    async def _fail_runtime_finish(self: Unit) -> None:
+        if self.database is databases.runtime:
+            raise InjectedFailure
+        await finish(self)
+
+    monkeypatch.setattr(Unit, "finish", _fail_runtime_finish)
     with pytest.raises(InjectedFailure):
         await create_project(databases.manage, databases.runtime)(
             scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}

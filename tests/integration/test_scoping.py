@@ -9,7 +9,7 @@ from _pytest.mark import ParameterSet
 from agentfold_core.db.columns import ScopeLevel
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
-from tests.support.entities import AnyEntity, all_entities, functions, ident
+from tests.support.entities import AnyEntity, all_entities, functions, ident, scope_key
 from tests.support.graph import Context, Graph, dump, sample_for, scope_for
 from tests.support.samples import OTHER_AGENT, OTHER_BRANCH, OTHER_SUB_AGENT
 
@@ -74,7 +74,7 @@ async def test_same_ids_in_two_scopes_are_isolated(
     scope_a, scope_b = scope_for(entity, ctx_a), scope_for(entity, ctx_b)
     assert scope_a != scope_b
     for row, scope in ((a, scope_a), (b, scope_b)):
-        values = entity.scope_values(scope)
+        values = scope_key(entity, scope)
         assert {k: dump(row)[k] for k in values} == values
     key_a, key_b = ident(entity, a.id), ident(entity, b.id)
     fns = functions(entity)

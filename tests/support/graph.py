@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlmodel import SQLModel
 
+from agentfold_core.data_access.doors import writing
 from agentfold_core.data_access.manage.projects import upsert_project
 from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.data_access.runtime.tenants import create_tenant
@@ -177,9 +178,9 @@ class Graph:
         db = self.db(entity)
         if not secret:
             return await functions(entity).create(db)(scopes=scope, data=payload)
-        values = {**entity.insert_values(scope, payload), **secret}
-        async with db.write() as conn:
-            return await entity.insert_row(conn, values)
+        async with writing(db, scope) as access:
+            values = {**entity.insert_values(access.target, payload), **secret}
+            return await entity.insert_row(access, values)
 
     async def create_sample(self, entity: AnyEntity, ctx: Context) -> Any:
         """Create the entity's sample row (and its parents) in ``ctx``."""

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentfold_core.db.columns import ScopeLevel, key_values
+from agentfold_core.data_access.manage.projects import PROJECTS
+from agentfold_core.data_access.manage.sub_agent_links import SUB_AGENT_TOOLS
+from agentfold_core.data_access.runtime.conversations import CONVERSATIONS
+from agentfold_core.data_access.runtime.tenants import TENANTS
+from agentfold_core.data_access.scope_keys import key_values, resolve
+from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.ids import (
     GENERATED_ID_LENGTH,
     check_id,
@@ -122,30 +127,42 @@ def test_scopes_nest_and_are_values() -> None:
 
 
 def test_key_values_per_level() -> None:
-    sub = SubAgentScope("acme", "support", "triage", "router", ref="dev")
-    assert key_values(sub, ScopeLevel.TENANT, versioned=False) == {"tenant_id": "acme"}
-    assert key_values(sub, ScopeLevel.PROJECT, versioned=False) == {
+    sub = resolve(SubAgentScope("acme", "support", "triage", "router", ref="dev"))
+    runtime, manage = CONVERSATIONS.traits, SUB_AGENT_TOOLS.traits
+    assert key_values(sub, runtime, ScopeLevel.TENANT) == {"tenant_id": "acme"}
+    assert key_values(sub, runtime, ScopeLevel.PROJECT) == {
         "tenant_id": "acme",
         "project_id": "support",
     }
-    assert key_values(sub, ScopeLevel.PROJECT, versioned=True) == {
+    assert key_values(sub, manage, ScopeLevel.PROJECT) == {
         "tenant_id": "acme",
         "project_id": "support",
         "branch": "dev",
     }
-    assert key_values(sub, ScopeLevel.AGENT, versioned=True) == {
+    assert key_values(sub, manage, ScopeLevel.AGENT) == {
         "tenant_id": "acme",
         "project_id": "support",
         "branch": "dev",
         "agent_id": "triage",
     }
-    assert key_values(sub, ScopeLevel.SUB_AGENT, versioned=True) == {
+    assert key_values(sub, manage, ScopeLevel.SUB_AGENT) == {
         "tenant_id": "acme",
         "project_id": "support",
         "branch": "dev",
         "agent_id": "triage",
         "sub_agent_id": "router",
     }
+
+
+def test_self_scoped_rows_keep_their_scope_id_in_id() -> None:
+    project = resolve(ProjectScope("acme", "support", ref="dev"))
+    assert PROJECTS.scope_key(project) == {"tenant_id": "acme", "id": "support", "branch": "dev"}
+    # Listed per tenant: on the scope's branch, or the default branch for a tenant scope.
+    assert PROJECTS.scope_key(project, ScopeLevel.TENANT) == {"tenant_id": "acme", "branch": "dev"}
+    tenant = resolve(TenantScope("acme"))
+    assert PROJECTS.scope_key(tenant, ScopeLevel.TENANT) == {"tenant_id": "acme", "branch": "main"}
+    assert TENANTS.scope_key(project) == {"id": "acme"}
+    assert project.key(PROJECTS.traits, every_branch=True) == {"tenant_id": "acme", "id": "support"}
 
 
 @pytest.mark.parametrize(
@@ -160,4 +177,4 @@ def test_key_values_refuse_a_scope_too_shallow_for_the_table(
     scope: TenantScope, level: ScopeLevel
 ) -> None:
     with pytest.raises(TypeError):
-        key_values(scope, level, versioned=True)
+        key_values(resolve(scope), SUB_AGENT_TOOLS.traits, level)

@@ -10,6 +10,8 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+# Pages beyond this are refused: the offset must stay far inside a 64-bit integer.
+MAX_PAGE = 1_000_000
 
 
 class Pagination(BaseModel):

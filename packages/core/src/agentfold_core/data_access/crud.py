@@ -1,29 +1,45 @@
 """The one CRUD shape, built per table from its traits: get, list, create, update,
-upsert, delete, each curried on the database and scoped by a scope object."""
+upsert, delete, each curried on the database and scoped by a scope object; plus the
+bulk operations whole-project documents need. Rules of an entity are hooks that run
+inside the write door, so every caller (a function, a route, a document) applies them.
+"""
 
 from __future__ import annotations
 
 import functools
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Annotated, Any, Generic, NamedTuple, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
-from agentfold_core.data_access.connection import Db, reading, writing
-from agentfold_core.db.columns import ScopeLevel, key_values
+from agentfold_core.data_access.doors import Access, Db, reading, writing
+from agentfold_core.data_access.scope_keys import Target
+from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.db.integrity import domain_errors
 from agentfold_core.db.traits import TableTraits, sa_table
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import ValidationFailed
 from agentfold_core.ids import is_valid_id, relation_id
-from agentfold_core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, Pagination
-from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, TenantScope
+from agentfold_core.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, Page, Pagination
+from agentfold_core.scopes import TenantScope
 from agentfold_core.validation import (
     Data,
     ModelSet,
@@ -33,8 +49,10 @@ from agentfold_core.validation import (
 )
 
 RowT = TypeVar("RowT", bound=SQLModel)
-_TOTAL = "_agentfold_total"
 RowT_co = TypeVar("RowT_co", bound=SQLModel, covariant=True)
+Values = Mapping[str, Any]
+RowsHook = Callable[[Access, Sequence[Values]], Awaitable[None]]
+_TOTAL = "_agentfold_total"
 
 
 class GetFn(Protocol[RowT_co]):
@@ -82,38 +100,75 @@ class DeleteFn(Protocol):
     def __call__(self, *, scopes: TenantScope, **ids: str) -> Awaitable[bool]: ...
 
 
-class CrudFunctions(NamedTuple, Generic[RowT]):
-    """The six curried functions of one entity, ready to bind to public names."""
+@dataclass
+class Hooks:
+    """An entity's rules, run inside the write door before its statements.
 
-    get: Callable[[Db], GetFn[RowT]]
-    list: Callable[[Db], ListFn[RowT]]
-    create: Callable[[Db], CreateFn[RowT]]
-    update: Callable[[Db], UpdateFn[RowT]]
-    upsert: Callable[[Db], UpsertFn[RowT]]
-    delete: Callable[[Db], DeleteFn]
+    Write hooks receive full rows (insert, upsert) or the key plus the changed columns
+    (update); delete hooks receive full keys. Every hook gets a batch, so bulk writes
+    of documents run each rule once per statement, not once per row.
+    """
+
+    before_insert: list[RowsHook] = field(default_factory=list)
+    before_update: list[RowsHook] = field(default_factory=list)
+    before_upsert: list[RowsHook] = field(default_factory=list)
+    before_delete: list[RowsHook] = field(default_factory=list)
+
+    def before_write(self, hook: RowsHook) -> None:
+        """Run ``hook`` before inserts, updates and upserts alike."""
+        self.before_insert.append(hook)
+        self.before_update.append(hook)
+        self.before_upsert.append(hook)
+
+
+async def _run(hooks: list[RowsHook], access: Access, rows: Sequence[Values]) -> None:
+    for hook in hooks:
+        await hook(access, rows)
 
 
 class Entity(Generic[RowT]):
-    """A table with its scope level, validation models and CRUD statements."""
+    """A table with its scope level, names, validation models, rules and statements."""
 
-    def __init__(self, table: type[RowT], *, label: str, id_param: str | None = None) -> None:
+    def __init__(
+        self,
+        table: type[RowT],
+        *,
+        label: str,
+        plural: str,
+        path: str,
+        id_param: str | None = None,
+    ) -> None:
         self.table: Table = sa_table(table)
         self.models: ModelSet[RowT] = generate_models(table)
         self.traits: TableTraits = self.models.traits
         self.label = label
+        self.plural = plural
+        self.path = path
+        self.hooks = Hooks()
         # Name of the keyword giving the row id; None when the scope itself names the
         # row (a project's own row, a tenant's own row).
         self.id_param = None if self.traits.self_scoped else (id_param or f"{label}_id")
         self.key_columns = tuple(c.name for c in self.table.primary_key.columns)
-        self._columns = set(self.traits.columns)
+        self.list_level = self._list_level()
+        self._columns = frozenset(self.traits.columns)
+        # Statements are built once; each call only binds values.
         self._key_where = self._where(self.key_columns)
         self._get_stmt = select(self.table).where(self._key_where)
-        self._scope_level = self._list_level()
+        self._insert_stmt = insert(self.table).returning(*self.table.c)
+        self._bulk_insert_stmt = insert(self.table)
+        self._update_stmt = update(self.table).where(self._key_where).returning(*self.table.c)
+        self._delete_stmt = delete(self.table).where(self._key_where)
+
+    def __repr__(self) -> str:
+        return f"Entity({self.traits.name})"
 
     # ------------------------------------------------------------------ keys
 
-    def _where(self, names: Sequence[str]) -> ColumnElement[bool]:
-        return and_(*(self.table.c[n] == bindparam(f"k_{n}") for n in names))
+    def _where(self, names: Sequence[str], nulls: Sequence[str] = ()) -> ColumnElement[bool]:
+        return and_(
+            *(self.table.c[n] == bindparam(f"k_{n}") for n in names),
+            *(self.table.c[n].is_(None) for n in nulls),
+        )
 
     def _list_level(self) -> ScopeLevel:
         # A row that *is* its scope is listed from one level up (projects per tenant).
@@ -121,39 +176,33 @@ class Entity(Generic[RowT]):
             return ScopeLevel.TENANT
         return self.traits.level
 
-    def scope_values(self, scopes: TenantScope, level: ScopeLevel | None = None) -> dict[str, Any]:
-        """Key columns fixed by ``scopes``; a self-scoped row keeps its scope id in ``id``."""
-        level = level or self.traits.level
-        values = key_values(scopes, level, versioned=self.traits.versioned)
-        if not self.traits.self_scoped:
-            return values
-        if level is ScopeLevel.PROJECT:
-            values["id"] = values.pop("project_id")
-        elif self.traits.level is ScopeLevel.TENANT:
-            values = {"id": values["tenant_id"]}
-        elif self.traits.versioned:
-            # Projects listed per tenant are read on the scope's ref, else the default branch.
-            values["branch"] = scopes.ref if isinstance(scopes, ProjectScope) else DEFAULT_BRANCH
-        return values
+    def scope_key(self, target: Target, level: ScopeLevel | None = None) -> dict[str, Any]:
+        """Key columns fixed by ``target`` (at the table's level unless given)."""
+        return target.key(self.traits, level)
 
-    def key(self, scopes: TenantScope, ids: Mapping[str, str]) -> dict[str, Any]:
-        """The full primary key addressed by ``scopes`` and the id keyword."""
-        values = self.scope_values(scopes)
+    def key(self, target: Target, ids: Mapping[str, str]) -> dict[str, Any]:
+        """The full primary key addressed by ``target`` and the id keyword."""
+        values = target.key(self.traits)
         if self.id_param is None:
             if ids:
                 raise TypeError(f"{self.label} takes no id keyword, got {sorted(ids)}")
             return values
         if set(ids) != {self.id_param}:
             raise TypeError(f"{self.label} needs exactly the keyword {self.id_param!r}")
-        if not is_valid_id(ids[self.id_param]):
+        row_id = ids[self.id_param]
+        if not is_valid_id(row_id):
             # Checked before any query: a malformed id (a NUL byte...) must not reach the driver.
             raise ValidationFailed(
                 f"invalid {self.id_param}",
                 errors=[{"field": self.id_param, "message": "not a valid id", "type": "id"}],
                 resource=self.label,
             )
-        values["id"] = ids[self.id_param]
+        values["id"] = row_id
         return values
+
+    def key_of(self, values: Values) -> dict[str, Any]:
+        """The primary key of a full row."""
+        return {k: values.get(k) for k in self.key_columns}
 
     def row(self, mapping: Mapping[Any, Any]) -> RowT:
         """Validate a database row into the Select model."""
@@ -161,11 +210,11 @@ class Entity(Generic[RowT]):
 
     # ------------------------------------------------------------------ values
 
-    def insert_values(self, scopes: TenantScope, data: Data) -> dict[str, Any]:
+    def insert_values(self, target: Target, data: Data) -> dict[str, Any]:
         """Column values for a new row: validated input, scope columns, generated fields."""
         model = validate_input(self.models.api_insert, data, self.label)
         values = model.model_dump()
-        values.update(self.scope_values(scopes))
+        values.update(target.key(self.traits))
         if self.traits.derived_id:
             values["id"] = self.derived_id(values)
         now = utcnow()
@@ -173,7 +222,7 @@ class Entity(Generic[RowT]):
         values["updated_at"] = now
         return values
 
-    def derived_id(self, values: Mapping[str, Any]) -> str:
+    def derived_id(self, values: Values) -> str:
         """Relation id from scope ids and natural key; the branch is left out so the
         same relation has the same id on every branch."""
         scope = [c for c in self.traits.scope_columns if c != "branch"]
@@ -188,50 +237,46 @@ class Entity(Generic[RowT]):
 
     # ------------------------------------------------------------------ statements
 
-    async def fetch(self, conn: AsyncConnection, key: Mapping[str, Any]) -> RowT | None:
+    async def fetch(self, access: Access, key: Values) -> RowT | None:
         """Read one row by its full key."""
-        result = await conn.execute(self._get_stmt, {f"k_{k}": v for k, v in key.items()})
+        result = await access.conn.execute(self._get_stmt, bound(key))
         mapping = result.mappings().first()
         return None if mapping is None else self.row(mapping)
 
     async def fetch_page(
-        self,
-        conn: AsyncConnection,
-        scopes: TenantScope,
-        *,
-        page: int,
-        limit: int,
-        where: Mapping[str, Any] | None,
+        self, access: Access, *, page: int, limit: int, where: Mapping[str, Any] | None
     ) -> Page[RowT]:
-        """One page of the rows in ``scopes``, newest first."""
-        if page < 1 or not 1 <= limit <= MAX_LIMIT:
-            raise ValidationFailed(
-                f"page must be >= 1 and limit 1..{MAX_LIMIT}",
-                errors=[{"field": "page" if page < 1 else "limit", "message": "out of range"}],
-            )
-        filters = self.scope_values(scopes, self._scope_level)
+        """One page of the rows in the access's scope, newest first."""
+        _check_page(page, limit)
+        filters = self.scope_key(access.target, self.list_level)
         fixed = set(filters)
+        nulls: list[str] = []
         for name, value in (where or {}).items():
             if name not in self._columns or name in fixed:
                 raise ValidationFailed(
                     f"cannot filter {self.label} by {name!r}",
-                    errors=[{"field": name, "message": "not a filterable column"}],
+                    errors=[
+                        {"field": name, "message": "not a filterable column", "type": "filter"}
+                    ],
                 )
-            filters[name] = self._filter_value(name, value)
-        page_stmt, count_stmt = self._list_statements(tuple(filters))
-        params = {f"k_{n}": v for n, v in filters.items()}
-        # A filter value the column cannot hold (a NUL byte on PostgreSQL) is bad input.
+            if value is None:
+                nulls.append(name)
+            else:
+                filters[name] = self._filter_value(name, value)
+        page_stmt, count_stmt = self._list_statements(tuple(filters), tuple(sorted(nulls)))
+        params = bound(filters)
+        # A filter value the column cannot hold is bad input, not a server error.
         with domain_errors(self.label, filters):
-            result = await conn.execute(
+            result = await access.conn.execute(
                 page_stmt, {**params, "k_limit": limit, "k_offset": (page - 1) * limit}
             )
             rows = result.mappings().all()
             if rows:
-                total = rows[0][_TOTAL]
+                total = int(rows[0][_TOTAL])
             elif page == 1:
                 total = 0
             else:
-                total = (await conn.execute(count_stmt, params)).scalar_one()
+                total = int((await access.conn.execute(count_stmt, params)).scalar_one())
         return Page[self.models.select](  # type: ignore[name-defined]
             data=[self.row(r) for r in rows],
             pagination=Pagination(
@@ -240,26 +285,29 @@ class Entity(Generic[RowT]):
         )
 
     @functools.cache  # noqa: B019 - entities live as long as the process
-    def _list_statements(self, names: tuple[str, ...]) -> tuple[Any, Any]:
-        # Built once per set of filter columns; the total rides along as a window count,
-        # so a non-empty page costs one round trip.
-        condition = self._where(names)
+    def _list_statements(
+        self, names: tuple[str, ...], nulls: tuple[str, ...]
+    ) -> tuple[Select[Any], Select[Any]]:
+        # Built once per set of filter columns. The total is an uncorrelated scalar
+        # subquery, evaluated once over the index (no full rows), so a page is one
+        # round trip that reads only the rows it returns.
+        condition = self._where(names, nulls)
+        count = select(func.count()).select_from(self.table).where(condition)
         page = (
-            select(self.table, func.count().over().label(_TOTAL))
+            select(self.table, count.scalar_subquery().label(_TOTAL))
             .where(condition)
             .order_by(self.table.c.created_at.desc(), self.table.c.id.desc())
             .limit(bindparam("k_limit"))
             .offset(bindparam("k_offset"))
         )
-        count = select(func.count()).select_from(self.table).where(condition)
         return page, count
 
     @functools.cache  # noqa: B019 - entities live as long as the process
     def _column_adapter(self, name: str) -> TypeAdapter[Any]:
-        field = self.models.insert.model_fields[name]
-        annotation: Any = field.annotation
-        if field.metadata:
-            annotation = Annotated[(annotation, *field.metadata)]
+        info = self.models.insert.model_fields[name]
+        annotation: Any = info.annotation
+        if info.metadata:
+            annotation = Annotated[(annotation, *info.metadata)]
         return TypeAdapter(annotation)
 
     def _filter_value(self, name: str, value: Any) -> Any:
@@ -272,44 +320,102 @@ class Entity(Generic[RowT]):
                 exc, self.label, message=f"invalid filter on {self.label}.{name}", prefix=name
             ) from exc
 
-    async def insert_row(self, conn: AsyncConnection, values: Mapping[str, Any]) -> RowT:
-        """Insert prepared values and return the stored row."""
-        key = {k: values.get(k) for k in self.key_columns}
-        with domain_errors(self.label, key):
-            result = await conn.execute(insert(self.table).returning(*self.table.c), values)
+    async def insert_row(self, access: Access, values: Values) -> RowT:
+        """Apply the insert rules, insert prepared values and return the stored row."""
+        await _run(self.hooks.before_insert, access, (values,))
+        with domain_errors(self.label, self.key_of(values)):
+            result = await access.conn.execute(self._insert_stmt, dict(values))
         return self.row(result.mappings().one())
 
-    async def update_row(
-        self, conn: AsyncConnection, key: Mapping[str, Any], values: Mapping[str, Any]
-    ) -> RowT | None:
-        """Apply ``values`` to the row at ``key``; ``None`` if there is none."""
-        stmt = update(self.table).where(self._key_where).values(**values).returning(*self.table.c)
+    async def update_row(self, access: Access, key: Values, values: Values) -> RowT | None:
+        """Apply the update rules and ``values`` to the row at ``key``; ``None`` if none."""
+        await _run(self.hooks.before_update, access, ({**values, **key},))
         with domain_errors(self.label, dict(key)):
-            result = await conn.execute(stmt, {f"k_{k}": v for k, v in key.items()})
+            result = await access.conn.execute(self._update_stmt, {**values, **bound(key)})
         mapping = result.mappings().first()
         return None if mapping is None else self.row(mapping)
 
-    async def upsert_row(self, conn: AsyncConnection, values: Mapping[str, Any]) -> RowT:
-        """Insert ``values`` or replace the existing row with the same key."""
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(self.table).values(**values)
-        replaced = {
-            c: stmt.excluded[c] for c in values if c not in self.key_columns and c != "created_at"
-        }
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(self.key_columns), set_=replaced
-        ).returning(*self.table.c)
-        key = {k: values.get(k) for k in self.key_columns}
-        with domain_errors(self.label, key):
-            result = await conn.execute(stmt)
+    async def upsert_row(self, access: Access, values: Values) -> RowT:
+        """Apply the upsert rules; insert ``values`` or replace the row with the same key."""
+        await _run(self.hooks.before_upsert, access, (values,))
+        stmt = self._upsert_statement(access.conn.dialect.name, returning=True)
+        with domain_errors(self.label, self.key_of(values)):
+            result = await access.conn.execute(stmt, dict(values))
         return self.row(result.mappings().one())
 
-    async def delete_where(self, conn: AsyncConnection, key: Mapping[str, Any]) -> int:
-        """Delete the rows matching ``key`` (a full key or a scope prefix)."""
-        condition = and_(*(self.table.c[n] == v for n, v in key.items()))
-        with domain_errors(self.label, dict(key)):
-            result = await conn.execute(delete(self.table).where(condition))
+    async def upsert_many(self, access: Access, rows: Sequence[Values]) -> None:
+        """Apply the upsert rules; insert or replace many full rows in one statement."""
+        if not rows:
+            return
+        await _run(self.hooks.before_upsert, access, rows)
+        stmt = self._upsert_statement(access.conn.dialect.name, returning=False)
+        with domain_errors(self.label, {}):
+            await access.conn.execute(stmt, [dict(r) for r in rows])
+
+    async def insert_if_absent(self, access: Access, values: Values) -> bool:
+        """Apply the insert rules; insert ``values`` unless a row with its key exists
+        (atomic under concurrency). Whether it inserted."""
+        await _run(self.hooks.before_insert, access, (values,))
+        stmt = self._insert_missing_statement(access.conn.dialect.name)
+        with domain_errors(self.label, self.key_of(values)):
+            result = await access.conn.execute(stmt, dict(values))
+        return int(result.rowcount) > 0
+
+    async def insert_many(self, access: Access, rows: Sequence[Values]) -> None:
+        """Apply the insert rules; insert many full rows in one statement."""
+        if not rows:
+            return
+        await _run(self.hooks.before_insert, access, rows)
+        with domain_errors(self.label, {}):
+            await access.conn.execute(self._bulk_insert_stmt, [dict(r) for r in rows])
+
+    async def delete_keys(self, access: Access, keys: Sequence[Values]) -> int:
+        """Apply the delete rules; delete the rows at these full keys."""
+        if not keys:
+            return 0
+        await _run(self.hooks.before_delete, access, keys)
+        with domain_errors(self.label, dict(keys[0]) if len(keys) == 1 else {}):
+            result = await access.conn.execute(self._delete_stmt, [bound(k) for k in keys])
         return int(result.rowcount)
+
+    async def delete_scope(self, access: Access, prefix: Values) -> int:
+        """Delete every row under a key prefix (a whole project, an agent's rows...).
+
+        Rules run per row only where the entity has delete hooks; database cascades
+        take care of the children.
+        """
+        condition = and_(*(self.table.c[n] == v for n, v in prefix.items()))
+        if self.hooks.before_delete:
+            keys_stmt = select(*self.table.primary_key.columns).where(condition)
+            found = await access.conn.execute(keys_stmt)
+            keys = [dict(r) for r in found.mappings()]
+            await _run(self.hooks.before_delete, access, keys)
+        with domain_errors(self.label, dict(prefix)):
+            result = await access.conn.execute(delete(self.table).where(condition))
+        return int(result.rowcount)
+
+    @functools.cache  # noqa: B019 - entities live as long as the process
+    def _insert_missing_statement(self, dialect: str) -> Insert:
+        module = postgresql if dialect == "postgresql" else sqlite
+        stmt: Insert = module.insert(self.table).on_conflict_do_nothing(
+            index_elements=list(self.key_columns)
+        )
+        # Drivers report an INSERT's row count only when asked to keep it.
+        return stmt.execution_options(preserve_rowcount=True)
+
+    @functools.cache  # noqa: B019 - entities live as long as the process
+    def _upsert_statement(self, dialect: str, *, returning: bool) -> Insert:
+        module = postgresql if dialect == "postgresql" else sqlite
+        stmt = module.insert(self.table)
+        replaced = {
+            c.name: stmt.excluded[c.name]
+            for c in self.table.columns
+            if c.name not in self.key_columns and c.name != "created_at"
+        }
+        upsert: Insert = stmt.on_conflict_do_update(
+            index_elements=list(self.key_columns), set_=replaced
+        )
+        return upsert.returning(*self.table.c) if returning else upsert
 
     # ------------------------------------------------------------------ curried API
 
@@ -317,9 +423,8 @@ class Entity(Generic[RowT]):
         """Curried ``get``."""
 
         async def _get(*, scopes: TenantScope, **ids: str) -> RowT | None:
-            key = self.key(scopes, ids)
-            async with reading(db) as conn:
-                return await self.fetch(conn, key)
+            async with reading(db, scopes) as access:
+                return await self.fetch(access, self.key(access.target, ids))
 
         return _get
 
@@ -333,8 +438,9 @@ class Entity(Generic[RowT]):
             limit: int = DEFAULT_LIMIT,
             where: Mapping[str, Any] | None = None,
         ) -> Page[RowT]:
-            async with reading(db) as conn:
-                return await self.fetch_page(conn, scopes, page=page, limit=limit, where=where)
+            _check_page(page, limit)
+            async with reading(db, scopes) as access:
+                return await self.fetch_page(access, page=page, limit=limit, where=where)
 
         return _list
 
@@ -342,9 +448,8 @@ class Entity(Generic[RowT]):
         """Curried ``create``."""
 
         async def _create(*, scopes: TenantScope, data: Data) -> RowT:
-            values = self.insert_values(scopes, data)
-            async with writing(db) as conn:
-                return await self.insert_row(conn, values)
+            async with writing(db, scopes) as access:
+                return await self.insert_row(access, self.insert_values(access.target, data))
 
         return _create
 
@@ -352,10 +457,9 @@ class Entity(Generic[RowT]):
         """Curried ``update``."""
 
         async def _update(*, scopes: TenantScope, data: Data, **ids: str) -> RowT | None:
-            key = self.key(scopes, ids)
             values = self.update_values(data)
-            async with writing(db) as conn:
-                return await self.update_row(conn, key, values)
+            async with writing(db, scopes) as access:
+                return await self.update_row(access, self.key(access.target, ids), values)
 
         return _update
 
@@ -363,9 +467,8 @@ class Entity(Generic[RowT]):
         """Curried ``upsert``."""
 
         async def _upsert(*, scopes: TenantScope, data: Data) -> RowT:
-            values = self.insert_values(scopes, data)
-            async with writing(db) as conn:
-                return await self.upsert_row(conn, values)
+            async with writing(db, scopes) as access:
+                return await self.upsert_row(access, self.insert_values(access.target, data))
 
         return _upsert
 
@@ -373,14 +476,26 @@ class Entity(Generic[RowT]):
         """Curried ``delete``."""
 
         async def _delete(*, scopes: TenantScope, **ids: str) -> bool:
-            key = self.key(scopes, ids)
-            async with writing(db) as conn:
-                return await self.delete_where(conn, key) > 0
+            async with writing(db, scopes) as access:
+                return await self.delete_keys(access, [self.key(access.target, ids)]) > 0
 
         return _delete
 
-    def functions(self) -> CrudFunctions[RowT]:
-        """The six curried functions, for binding to public names."""
-        return CrudFunctions(
-            self.get, self.list, self.create, self.update, self.upsert, self.delete
+
+def bound(key: Values) -> dict[str, Any]:
+    """Bind values for statements built with ``bindparam("k_<column>")``."""
+    return {f"k_{k}": v for k, v in key.items()}
+
+
+def _check_page(page: int, limit: int) -> None:
+    # Bounded before any query: an offset past 64 bits overflows the driver.
+    if not 1 <= page <= MAX_PAGE:
+        raise ValidationFailed(
+            f"page must be 1..{MAX_PAGE}",
+            errors=[{"field": "page", "message": f"must be 1..{MAX_PAGE}", "type": "range"}],
+        )
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(
+            f"limit must be 1..{MAX_LIMIT}",
+            errors=[{"field": "limit", "message": f"must be 1..{MAX_LIMIT}", "type": "range"}],
         )

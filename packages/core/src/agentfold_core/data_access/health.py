@@ -7,14 +7,15 @@ import asyncio
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from agentfold_core.data_access.doors import reading_system
 from agentfold_core.db.engine import Database
 
 
 async def ping(db: Database, within: float = 2.0) -> bool:
     """Whether ``db`` answers a trivial query within ``within`` seconds."""
     try:
-        async with asyncio.timeout(within), db.read() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with asyncio.timeout(within), reading_system(db) as access:
+            await access.conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError, TimeoutError):
         return False
     return True

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Generic, Protocol, TypeVar
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlmodel import SQLModel
 
-from agentfold_core.data_access.connection import Db, reading, writing
-from agentfold_core.data_access.crud import Entity
+from agentfold_core.data_access.crud import Entity, bound
+from agentfold_core.data_access.doors import Db, reading, writing
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.scopes import ProjectScope, SubAgentScope
 from agentfold_core.validation import Data
@@ -44,6 +44,15 @@ class Link(Generic[RowT]):
             raise ValueError(f"{entity.label} is not a sub-agent link keyed by {target}")
         self.entity = entity
         self.target = target
+        table = entity.table
+        # Every link to the target across the project: scope columns above the agent.
+        above = ("agent_id", "sub_agent_id", "id")
+        prefix = (*(c for c in entity.key_columns if c not in above), target)
+        self._users = (
+            select(table)
+            .where(and_(*(table.c[n] == bindparam(f"k_{n}") for n in prefix)))
+            .order_by(table.c.agent_id, table.c.sub_agent_id)
+        )
 
     def _target_id(self, target: Mapping[str, str]) -> str:
         if set(target) != {self.target}:
@@ -62,11 +71,11 @@ class Link(Generic[RowT]):
         """Curried: remove the link to a target."""
 
         async def _unlink(*, scopes: SubAgentScope, **target: str) -> bool:
-            scope = self.entity.scope_values(scopes)
-            natural = {**scope, self.target: self._target_id(target)}
-            key = {**scope, "id": self.entity.derived_id(natural)}
-            async with writing(db) as conn:
-                return await self.entity.delete_where(conn, key) > 0
+            target_id = self._target_id(target)
+            async with writing(db, scopes) as access:
+                scope = self.entity.scope_key(access.target)
+                key = {**scope, "id": self.entity.derived_id({**scope, self.target: target_id})}
+                return await self.entity.delete_keys(access, [key]) > 0
 
         return _unlink
 
@@ -74,16 +83,11 @@ class Link(Generic[RowT]):
         """Curried: every sub-agent link to a target, across the project's agents."""
 
         async def _users(*, scopes: ProjectScope, **target: str) -> Sequence[RowT]:
-            table = self.entity.table
-            prefix = self.entity.scope_values(scopes, ScopeLevel.PROJECT)
-            prefix[self.target] = self._target_id(target)
-            stmt = (
-                select(table)
-                .where(and_(*(table.c[n] == v for n, v in prefix.items())))
-                .order_by(table.c.agent_id, table.c.sub_agent_id)
-            )
-            async with reading(db) as conn:
-                rows = (await conn.execute(stmt)).mappings().all()
+            target_id = self._target_id(target)
+            async with reading(db, scopes) as access:
+                prefix = self.entity.scope_key(access.target, ScopeLevel.PROJECT)
+                prefix[self.target] = target_id
+                rows = (await access.conn.execute(self._users, bound(prefix))).mappings().all()
             return [self.entity.row(r) for r in rows]
 
         return _users

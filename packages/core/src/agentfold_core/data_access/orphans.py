@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import RowMapping, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agentfold_core.data_access.doors import reading_system
 from agentfold_core.data_access.manage.agents import AGENTS, SUB_AGENTS
 from agentfold_core.data_access.manage.projects import PROJECTS
 from agentfold_core.data_access.manage.triggers import TRIGGERS
@@ -69,14 +70,16 @@ async def find_orphans(
 ) -> list[Orphan]:
     """Every cross-database reference that points at nothing (optionally one tenant's)."""
     scope = ("tenant_id", "project_id", "branch")
-    async with manage.read(snapshot=True) as conn:
+    async with reading_system(manage, snapshot=True) as access:
+        conn = access.conn
         projects = await _keys(conn, PROJECTS.table, ("tenant_id", "id", "branch"), tenant_id)
         agents = await _keys(conn, AGENTS.table, (*scope, "id"), tenant_id)
         sub_agents = await _keys(conn, SUB_AGENTS.table, (*scope, "agent_id", "id"), tenant_id)
         triggers = await _keys(conn, TRIGGERS.table, (*scope, "agent_id", "id"), tenant_id)
 
     orphans: list[Orphan] = []
-    async with runtime.read(snapshot=True) as conn:
+    async with reading_system(runtime, snapshot=True) as access:
+        conn = access.conn
         metadata = PROJECT_METADATA.table
         main: dict[Key, str] = {}
         async for row in _rows(conn, metadata, ("tenant_id", "id", "main_branch_name"), tenant_id):

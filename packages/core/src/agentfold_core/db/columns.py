@@ -1,4 +1,4 @@
-"""Scope column groups (mixins) and the mapping from scope objects to key columns.
+"""Column groups shared by the tables: the scope key mixins, ids, timestamps, names.
 
 Field order matters: it is the key order, and every key starts with ``tenant_id``.
 SQLModel lays out the fields of the *last* base first, so tables list their mixins
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sqlmodel import SQLModel
 
@@ -24,7 +24,6 @@ from agentfold_core.db.fields import (
     text_field,
     timestamp_field,
 )
-from agentfold_core.scopes import AgentScope, ProjectScope, SubAgentScope, TenantScope
 
 
 class ScopeLevel(StrEnum):
@@ -34,14 +33,6 @@ class ScopeLevel(StrEnum):
     PROJECT = "project"
     AGENT = "agent"
     SUB_AGENT = "sub_agent"
-
-
-SCOPE_TYPES: dict[ScopeLevel, type[TenantScope]] = {
-    ScopeLevel.TENANT: TenantScope,
-    ScopeLevel.PROJECT: ProjectScope,
-    ScopeLevel.AGENT: AgentScope,
-    ScopeLevel.SUB_AGENT: SubAgentScope,
-}
 
 
 class TenantKey(SQLModel):
@@ -140,20 +131,3 @@ class UiProperties(SQLModel):
 
     name: str = name_field()
     description: str | None = text_field()
-
-
-def key_values(scope: TenantScope, level: ScopeLevel, *, versioned: bool) -> dict[str, Any]:
-    """The key-column values that ``scope`` fixes for a table at ``level``."""
-    expected = SCOPE_TYPES[level]
-    if not isinstance(scope, expected):
-        raise TypeError(f"expected a {expected.__name__}, got {type(scope).__name__}")
-    values: dict[str, Any] = {"tenant_id": scope.tenant_id}
-    if isinstance(scope, ProjectScope) and level is not ScopeLevel.TENANT:
-        values["project_id"] = scope.project_id
-        if versioned:
-            values["branch"] = scope.ref
-    if isinstance(scope, AgentScope) and level in (ScopeLevel.AGENT, ScopeLevel.SUB_AGENT):
-        values["agent_id"] = scope.agent_id
-    if isinstance(scope, SubAgentScope) and level is ScopeLevel.SUB_AGENT:
-        values["sub_agent_id"] = scope.sub_agent_id
-    return values

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,11 +21,21 @@ Backend = Literal["sqlite", "postgresql"]
 DatabaseRole = Literal["manage", "runtime"]
 
 _DRIVERS: dict[str, Backend] = {"sqlite+aiosqlite": "sqlite", "postgresql+psycopg": "postgresql"}
+# Execution options read by the ``begin`` listener: how to open a transaction.
 _WRITE_OPTION = "agentfold_write"
-# Execution option of a connection about to write: SQLite begins it IMMEDIATE.
+_SNAPSHOT_OPTION = "agentfold_snapshot"
 WRITE_OPTION = _WRITE_OPTION
-# Execution option of a SQLite read that needs no snapshot: no BEGIN is sent.
-_PLAIN_READ_OPTION = "agentfold_plain_read"
+# Connections run in autocommit at the driver on both backends, so a plain read sends
+# its statement alone (no BEGIN, no ROLLBACK, no isolation switch per checkout); a
+# transaction is begun explicitly by the listener below.
+_BEGIN: dict[tuple[Backend, str], str] = {
+    ("sqlite", "write"): "BEGIN IMMEDIATE",
+    ("sqlite", "snapshot"): "BEGIN",
+    ("sqlite", "plain"): "BEGIN",
+    ("postgresql", "write"): "BEGIN",
+    ("postgresql", "snapshot"): "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    ("postgresql", "plain"): "BEGIN",
+}
 
 
 def parse_database_url(url: str) -> URL:
@@ -70,26 +80,31 @@ class Database:
     role: DatabaseRole
     backend: Backend
     engine: AsyncEngine
+    # Door listeners (``data_access.doors``): they take part in every write transaction.
+    listeners: list[Any] = field(default_factory=list, compare=False, hash=False)
 
     @asynccontextmanager
     async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for reads.
 
-        With ``snapshot`` every statement sees one consistent state (a read transaction,
-        rolled back on exit); without it each statement stands alone, which spares the
-        round trips of BEGIN and ROLLBACK on single-statement reads.
+        With ``snapshot`` every statement sees one consistent state (a read-only
+        transaction, rolled back on exit); without it each statement stands alone.
         """
         async with self.engine.connect() as conn:
             if not snapshot:
-                if self.backend == "postgresql":
-                    await conn.execution_options(isolation_level="AUTOCOMMIT")
-                else:
-                    await conn.execution_options(**{_PLAIN_READ_OPTION: True})
-            yield conn
+                yield conn
+                return
+            await conn.execution_options(**{_SNAPSHOT_OPTION: True})
+            async with conn.begin() as transaction:
+                yield conn
+                await transaction.rollback()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a write transaction, committed on success, rolled back on error."""
+        """A connection in a write transaction, committed on success, rolled back on error.
+
+        Only the write door (``data_access.doors``) and migrations open one.
+        """
         async with self.engine.connect() as conn:
             await conn.execution_options(**{_WRITE_OPTION: True})
             async with conn.begin():
@@ -119,8 +134,10 @@ def create_database(
             pool_pre_ping=settings.pool_pre_ping,
             json_serializer=_json_serializer,
             echo=settings.echo_sql,
+            isolation_level="AUTOCOMMIT",
             connect_args={"prepare_threshold": settings.prepare_threshold},
         )
+        _begin_explicitly(engine, "postgresql")
     return Database(role=role, backend=backend, engine=engine)
 
 
@@ -147,14 +164,21 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
         cursor.close()
 
+    _begin_explicitly(engine, "sqlite")
+    return engine
+
+
+def _begin_explicitly(engine: AsyncEngine, backend: Backend) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
-        if options.get(_PLAIN_READ_OPTION, False):
-            return
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE_OPTION, False) else "BEGIN")
-
-    return engine
+        if options.get(_WRITE_OPTION, False):
+            kind = "write"
+        elif options.get(_SNAPSHOT_OPTION, False):
+            kind = "snapshot"
+        else:
+            kind = "plain"
+        conn.exec_driver_sql(_BEGIN[(backend, kind)])
 
 
 def databases_from_settings(settings: DatabaseSettings | None = None) -> tuple[Database, Database]:

@@ -9,13 +9,14 @@ from agentfold_core.db.manage.schema import (
 )
 
 CREDENTIAL_REFERENCES: Entity[CredentialReferenceRow] = Entity(
-    CredentialReference, label="credential_reference"
+    CredentialReference,
+    label="credential_reference",
+    plural="credential_references",
+    path="credentials",
 )
-(
-    get_credential_reference,
-    list_credential_references,
-    create_credential_reference,
-    update_credential_reference,
-    upsert_credential_reference,
-    delete_credential_reference,
-) = CREDENTIAL_REFERENCES.functions()
+get_credential_reference = CREDENTIAL_REFERENCES.get
+list_credential_references = CREDENTIAL_REFERENCES.list
+create_credential_reference = CREDENTIAL_REFERENCES.create
+update_credential_reference = CREDENTIAL_REFERENCES.update
+upsert_credential_reference = CREDENTIAL_REFERENCES.upsert
+delete_credential_reference = CREDENTIAL_REFERENCES.delete

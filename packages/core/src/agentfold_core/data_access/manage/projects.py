@@ -8,7 +8,7 @@ from agentfold_core.db.manage.schema import (
     ProjectRow,
 )
 
-PROJECTS: Entity[ProjectRow] = Entity(Project, label="project")
+PROJECTS: Entity[ProjectRow] = Entity(Project, label="project", plural="projects", path="projects")
 get_project = PROJECTS.get
 list_projects = PROJECTS.list
 update_project = PROJECTS.update

@@ -10,15 +10,23 @@ from agentfold_core.db.manage.schema import (
     SkillRow,
 )
 
-SKILLS: Entity[SkillRow] = Entity(Skill, label="skill")
-get_skill, list_skills, create_skill, update_skill, upsert_skill, delete_skill = SKILLS.functions()
+SKILLS: Entity[SkillRow] = Entity(Skill, label="skill", plural="skills", path="skills")
+get_skill = SKILLS.get
+list_skills = SKILLS.list
+create_skill = SKILLS.create
+update_skill = SKILLS.update
+upsert_skill = SKILLS.upsert
+delete_skill = SKILLS.delete
 
-SKILL_FILES: Entity[SkillFileRow] = Entity(SkillFile, label="skill_file")
-(
-    get_skill_file,
-    list_skill_files,
-    create_skill_file,
-    update_skill_file,
-    upsert_skill_file,
-    delete_skill_file,
-) = SKILL_FILES.functions()
+SKILL_FILES: Entity[SkillFileRow] = Entity(
+    SkillFile,
+    label="skill_file",
+    plural="skill_files",
+    path="skill-files",
+)
+get_skill_file = SKILL_FILES.get
+list_skill_files = SKILL_FILES.list
+create_skill_file = SKILL_FILES.create
+update_skill_file = SKILL_FILES.update
+upsert_skill_file = SKILL_FILES.upsert
+delete_skill_file = SKILL_FILES.delete

@@ -22,88 +22,102 @@ from agentfold_core.db.manage.schema import (
 )
 
 SUB_AGENT_TOOLS: Entity[SubAgentToolRelationRow] = Entity(
-    SubAgentToolRelation, label="sub_agent_tool_relation", id_param="relation_id"
+    SubAgentToolRelation,
+    label="sub_agent_tool_relation",
+    plural="sub_agent_tool_relations",
+    path="sub-agent-tool-relations",
+    id_param="relation_id",
 )
-(
-    get_sub_agent_tool_relation,
-    list_sub_agent_tool_relations,
-    create_sub_agent_tool_relation,
-    update_sub_agent_tool_relation,
-    upsert_sub_agent_tool_relation,
-    delete_sub_agent_tool_relation,
-) = SUB_AGENT_TOOLS.functions()
+get_sub_agent_tool_relation = SUB_AGENT_TOOLS.get
+list_sub_agent_tool_relations = SUB_AGENT_TOOLS.list
+create_sub_agent_tool_relation = SUB_AGENT_TOOLS.create
+update_sub_agent_tool_relation = SUB_AGENT_TOOLS.update
+upsert_sub_agent_tool_relation = SUB_AGENT_TOOLS.upsert
+delete_sub_agent_tool_relation = SUB_AGENT_TOOLS.delete
 
 SUB_AGENT_FUNCTION_TOOLS: Entity[SubAgentFunctionToolRelationRow] = Entity(
-    SubAgentFunctionToolRelation, label="sub_agent_function_tool_relation", id_param="relation_id"
+    SubAgentFunctionToolRelation,
+    label="sub_agent_function_tool_relation",
+    plural="sub_agent_function_tool_relations",
+    path="sub-agent-function-tool-relations",
+    id_param="relation_id",
 )
-(
-    get_sub_agent_function_tool_relation,
-    list_sub_agent_function_tool_relations,
-    create_sub_agent_function_tool_relation,
-    update_sub_agent_function_tool_relation,
-    upsert_sub_agent_function_tool_relation,
-    delete_sub_agent_function_tool_relation,
-) = SUB_AGENT_FUNCTION_TOOLS.functions()
+get_sub_agent_function_tool_relation = SUB_AGENT_FUNCTION_TOOLS.get
+list_sub_agent_function_tool_relations = SUB_AGENT_FUNCTION_TOOLS.list
+create_sub_agent_function_tool_relation = SUB_AGENT_FUNCTION_TOOLS.create
+update_sub_agent_function_tool_relation = SUB_AGENT_FUNCTION_TOOLS.update
+upsert_sub_agent_function_tool_relation = SUB_AGENT_FUNCTION_TOOLS.upsert
+delete_sub_agent_function_tool_relation = SUB_AGENT_FUNCTION_TOOLS.delete
 
 SUB_AGENT_EXTERNAL_AGENTS: Entity[SubAgentExternalAgentRelationRow] = Entity(
-    SubAgentExternalAgentRelation, label="sub_agent_external_agent_relation", id_param="relation_id"
+    SubAgentExternalAgentRelation,
+    label="sub_agent_external_agent_relation",
+    plural="sub_agent_external_agent_relations",
+    path="sub-agent-external-agent-relations",
+    id_param="relation_id",
 )
-(
-    get_sub_agent_external_agent_relation,
-    list_sub_agent_external_agent_relations,
-    create_sub_agent_external_agent_relation,
-    update_sub_agent_external_agent_relation,
-    upsert_sub_agent_external_agent_relation,
-    delete_sub_agent_external_agent_relation,
-) = SUB_AGENT_EXTERNAL_AGENTS.functions()
+get_sub_agent_external_agent_relation = SUB_AGENT_EXTERNAL_AGENTS.get
+list_sub_agent_external_agent_relations = SUB_AGENT_EXTERNAL_AGENTS.list
+create_sub_agent_external_agent_relation = SUB_AGENT_EXTERNAL_AGENTS.create
+update_sub_agent_external_agent_relation = SUB_AGENT_EXTERNAL_AGENTS.update
+upsert_sub_agent_external_agent_relation = SUB_AGENT_EXTERNAL_AGENTS.upsert
+delete_sub_agent_external_agent_relation = SUB_AGENT_EXTERNAL_AGENTS.delete
 
 SUB_AGENT_TEAM_AGENTS: Entity[SubAgentTeamAgentRelationRow] = Entity(
-    SubAgentTeamAgentRelation, label="sub_agent_team_agent_relation", id_param="relation_id"
+    SubAgentTeamAgentRelation,
+    label="sub_agent_team_agent_relation",
+    plural="sub_agent_team_agent_relations",
+    path="sub-agent-team-agent-relations",
+    id_param="relation_id",
 )
-(
-    get_sub_agent_team_agent_relation,
-    list_sub_agent_team_agent_relations,
-    create_sub_agent_team_agent_relation,
-    update_sub_agent_team_agent_relation,
-    upsert_sub_agent_team_agent_relation,
-    delete_sub_agent_team_agent_relation,
-) = SUB_AGENT_TEAM_AGENTS.functions()
+get_sub_agent_team_agent_relation = SUB_AGENT_TEAM_AGENTS.get
+list_sub_agent_team_agent_relations = SUB_AGENT_TEAM_AGENTS.list
+create_sub_agent_team_agent_relation = SUB_AGENT_TEAM_AGENTS.create
+update_sub_agent_team_agent_relation = SUB_AGENT_TEAM_AGENTS.update
+upsert_sub_agent_team_agent_relation = SUB_AGENT_TEAM_AGENTS.upsert
+delete_sub_agent_team_agent_relation = SUB_AGENT_TEAM_AGENTS.delete
 
 SUB_AGENT_DATA_COMPONENTS: Entity[SubAgentDataComponentRow] = Entity(
-    SubAgentDataComponent, label="sub_agent_data_component", id_param="relation_id"
+    SubAgentDataComponent,
+    label="sub_agent_data_component",
+    plural="sub_agent_data_components",
+    path="sub-agent-data-components",
+    id_param="relation_id",
 )
-(
-    get_sub_agent_data_component,
-    list_sub_agent_data_components,
-    create_sub_agent_data_component,
-    update_sub_agent_data_component,
-    upsert_sub_agent_data_component,
-    delete_sub_agent_data_component,
-) = SUB_AGENT_DATA_COMPONENTS.functions()
+get_sub_agent_data_component = SUB_AGENT_DATA_COMPONENTS.get
+list_sub_agent_data_components = SUB_AGENT_DATA_COMPONENTS.list
+create_sub_agent_data_component = SUB_AGENT_DATA_COMPONENTS.create
+update_sub_agent_data_component = SUB_AGENT_DATA_COMPONENTS.update
+upsert_sub_agent_data_component = SUB_AGENT_DATA_COMPONENTS.upsert
+delete_sub_agent_data_component = SUB_AGENT_DATA_COMPONENTS.delete
 
 SUB_AGENT_ARTIFACT_COMPONENTS: Entity[SubAgentArtifactComponentRow] = Entity(
-    SubAgentArtifactComponent, label="sub_agent_artifact_component", id_param="relation_id"
+    SubAgentArtifactComponent,
+    label="sub_agent_artifact_component",
+    plural="sub_agent_artifact_components",
+    path="sub-agent-artifact-components",
+    id_param="relation_id",
 )
-(
-    get_sub_agent_artifact_component,
-    list_sub_agent_artifact_components,
-    create_sub_agent_artifact_component,
-    update_sub_agent_artifact_component,
-    upsert_sub_agent_artifact_component,
-    delete_sub_agent_artifact_component,
-) = SUB_AGENT_ARTIFACT_COMPONENTS.functions()
+get_sub_agent_artifact_component = SUB_AGENT_ARTIFACT_COMPONENTS.get
+list_sub_agent_artifact_components = SUB_AGENT_ARTIFACT_COMPONENTS.list
+create_sub_agent_artifact_component = SUB_AGENT_ARTIFACT_COMPONENTS.create
+update_sub_agent_artifact_component = SUB_AGENT_ARTIFACT_COMPONENTS.update
+upsert_sub_agent_artifact_component = SUB_AGENT_ARTIFACT_COMPONENTS.upsert
+delete_sub_agent_artifact_component = SUB_AGENT_ARTIFACT_COMPONENTS.delete
 
 SUB_AGENT_SKILLS: Entity[SubAgentSkillRow] = Entity(
-    SubAgentSkill, label="sub_agent_skill", id_param="relation_id"
+    SubAgentSkill,
+    label="sub_agent_skill",
+    plural="sub_agent_skills",
+    path="sub-agent-skills",
+    id_param="relation_id",
 )
-(
-    get_sub_agent_skill,
-    list_sub_agent_skills,
-    create_sub_agent_skill,
-    update_sub_agent_skill,
-    upsert_sub_agent_skill,
-    delete_sub_agent_skill,
-) = SUB_AGENT_SKILLS.functions()
+get_sub_agent_skill = SUB_AGENT_SKILLS.get
+list_sub_agent_skills = SUB_AGENT_SKILLS.list
+create_sub_agent_skill = SUB_AGENT_SKILLS.create
+update_sub_agent_skill = SUB_AGENT_SKILLS.update
+upsert_sub_agent_skill = SUB_AGENT_SKILLS.upsert
+delete_sub_agent_skill = SUB_AGENT_SKILLS.delete
 
 TOOL_LINKS = Link(SUB_AGENT_TOOLS, "tool_id")
 link_tool, unlink_tool = TOOL_LINKS.link, TOOL_LINKS.unlink

@@ -14,35 +14,49 @@ from agentfold_core.db.manage.schema import (
     ToolRow,
 )
 
-TOOLS: Entity[ToolRow] = Entity(Tool, label="tool")
-get_tool, list_tools, create_tool, update_tool, upsert_tool, delete_tool = TOOLS.functions()
+TOOLS: Entity[ToolRow] = Entity(Tool, label="tool", plural="tools", path="tools")
+get_tool = TOOLS.get
+list_tools = TOOLS.list
+create_tool = TOOLS.create
+update_tool = TOOLS.update
+upsert_tool = TOOLS.upsert
+delete_tool = TOOLS.delete
 
-FUNCTIONS: Entity[FunctionRow] = Entity(Function, label="function")
-(
-    get_function,
-    list_functions,
-    create_function,
-    update_function,
-    upsert_function,
-    delete_function,
-) = FUNCTIONS.functions()
+FUNCTIONS: Entity[FunctionRow] = Entity(
+    Function,
+    label="function",
+    plural="functions",
+    path="functions",
+)
+get_function = FUNCTIONS.get
+list_functions = FUNCTIONS.list
+create_function = FUNCTIONS.create
+update_function = FUNCTIONS.update
+upsert_function = FUNCTIONS.upsert
+delete_function = FUNCTIONS.delete
 
-FUNCTION_TOOLS: Entity[FunctionToolRow] = Entity(FunctionTool, label="function_tool")
-(
-    get_function_tool,
-    list_function_tools,
-    create_function_tool,
-    update_function_tool,
-    upsert_function_tool,
-    delete_function_tool,
-) = FUNCTION_TOOLS.functions()
+FUNCTION_TOOLS: Entity[FunctionToolRow] = Entity(
+    FunctionTool,
+    label="function_tool",
+    plural="function_tools",
+    path="function-tools",
+)
+get_function_tool = FUNCTION_TOOLS.get
+list_function_tools = FUNCTION_TOOLS.list
+create_function_tool = FUNCTION_TOOLS.create
+update_function_tool = FUNCTION_TOOLS.update
+upsert_function_tool = FUNCTION_TOOLS.upsert
+delete_function_tool = FUNCTION_TOOLS.delete
 
-EXTERNAL_AGENTS: Entity[ExternalAgentRow] = Entity(ExternalAgent, label="external_agent")
-(
-    get_external_agent,
-    list_external_agents,
-    create_external_agent,
-    update_external_agent,
-    upsert_external_agent,
-    delete_external_agent,
-) = EXTERNAL_AGENTS.functions()
+EXTERNAL_AGENTS: Entity[ExternalAgentRow] = Entity(
+    ExternalAgent,
+    label="external_agent",
+    plural="external_agents",
+    path="external-agents",
+)
+get_external_agent = EXTERNAL_AGENTS.get
+list_external_agents = EXTERNAL_AGENTS.list
+create_external_agent = EXTERNAL_AGENTS.create
+update_external_agent = EXTERNAL_AGENTS.update
+upsert_external_agent = EXTERNAL_AGENTS.upsert
+delete_external_agent = EXTERNAL_AGENTS.delete

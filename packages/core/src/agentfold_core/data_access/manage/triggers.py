@@ -8,12 +8,10 @@ from agentfold_core.db.manage.schema import (
     TriggerRow,
 )
 
-TRIGGERS: Entity[TriggerRow] = Entity(Trigger, label="trigger")
-(
-    get_trigger,
-    list_triggers,
-    create_trigger,
-    update_trigger,
-    upsert_trigger,
-    delete_trigger,
-) = TRIGGERS.functions()
+TRIGGERS: Entity[TriggerRow] = Entity(Trigger, label="trigger", plural="triggers", path="triggers")
+get_trigger = TRIGGERS.get
+list_triggers = TRIGGERS.list
+create_trigger = TRIGGERS.create
+update_trigger = TRIGGERS.update
+upsert_trigger = TRIGGERS.upsert
+delete_trigger = TRIGGERS.delete

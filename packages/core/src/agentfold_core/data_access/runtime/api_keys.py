@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from agentfold_core.data_access.connection import Db, reading, writing
 from agentfold_core.data_access.crud import Entity
+from agentfold_core.data_access.doors import Db, reading_system, writing
 from agentfold_core.db.runtime.schema import ApiKey, ApiKeyRow
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import NotFound
@@ -16,7 +16,7 @@ from agentfold_core.scopes import TenantScope
 from agentfold_core.secrets.api_keys import generate_key, parse_key, verify_secret
 from agentfold_core.validation import Data
 
-API_KEYS: Entity[ApiKeyRow] = Entity(ApiKey, label="api_key")
+API_KEYS: Entity[ApiKeyRow] = Entity(ApiKey, label="api_key", plural="api_keys", path="api-keys")
 get_api_key, list_api_keys = API_KEYS.get, API_KEYS.list
 update_api_key, delete_api_key = API_KEYS.update, API_KEYS.delete
 
@@ -34,12 +34,12 @@ def issue_api_key(runtime: Db) -> Callable[..., Awaitable[IssuedApiKey]]:
 
     async def _issue(*, scopes: TenantScope, data: Data) -> IssuedApiKey:
         material = generate_key()
-        values = API_KEYS.insert_values(scopes, data)
-        values.update(
-            public_id=material.public_id, key_prefix=material.prefix, key_hash=material.hash
-        )
-        async with writing(runtime) as conn:
-            row = await API_KEYS.insert_row(conn, values)
+        async with writing(runtime, scopes) as access:
+            values = API_KEYS.insert_values(access.target, data)
+            values.update(
+                public_id=material.public_id, key_prefix=material.prefix, key_hash=material.hash
+            )
+            row = await API_KEYS.insert_row(access, values)
         return IssuedApiKey(row=row, key=material.plaintext)
 
     return _issue
@@ -58,9 +58,10 @@ def verify_api_key(runtime: Db) -> Callable[..., Awaitable[ApiKeyRow | None]]:
             return None
         public_id, secret = parsed
         table = API_KEYS.table
-        async with reading(runtime) as conn:
+        # The tenant is not known until the key is found: a system read by public id.
+        async with reading_system(runtime) as access:
             found = (
-                (await conn.execute(select(table).where(table.c.public_id == public_id)))
+                (await access.conn.execute(select(table).where(table.c.public_id == public_id)))
                 .mappings()
                 .first()
             )
@@ -70,8 +71,8 @@ def verify_api_key(runtime: Db) -> Callable[..., Awaitable[ApiKeyRow | None]]:
         now = utcnow()
         if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             return None
-        async with writing(runtime) as conn:
-            await conn.execute(
+        async with writing(runtime, TenantScope(row.tenant_id)) as access:
+            await access.conn.execute(
                 update(table)
                 .where(table.c.tenant_id == row.tenant_id, table.c.id == row.id)
                 .values(last_used_at=now)

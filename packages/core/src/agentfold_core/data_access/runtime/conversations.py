@@ -16,45 +16,57 @@ from agentfold_core.db.runtime.schema import (
     MessageRow,
 )
 
-CONVERSATIONS: Entity[ConversationRow] = Entity(Conversation, label="conversation")
-(
-    get_conversation,
-    list_conversations,
-    create_conversation,
-    update_conversation,
-    upsert_conversation,
-    delete_conversation,
-) = CONVERSATIONS.functions()
+CONVERSATIONS: Entity[ConversationRow] = Entity(
+    Conversation,
+    label="conversation",
+    plural="conversations",
+    path="conversations",
+)
+get_conversation = CONVERSATIONS.get
+list_conversations = CONVERSATIONS.list
+create_conversation = CONVERSATIONS.create
+update_conversation = CONVERSATIONS.update
+upsert_conversation = CONVERSATIONS.upsert
+delete_conversation = CONVERSATIONS.delete
 
-MESSAGES: Entity[MessageRow] = Entity(Message, label="message")
-(
-    get_message,
-    list_messages,
-    create_message,
-    update_message,
-    upsert_message,
-    delete_message,
-) = MESSAGES.functions()
+MESSAGES: Entity[MessageRow] = Entity(Message, label="message", plural="messages", path="messages")
+get_message = MESSAGES.get
+list_messages = MESSAGES.list
+create_message = MESSAGES.create
+update_message = MESSAGES.update
+upsert_message = MESSAGES.upsert
+delete_message = MESSAGES.delete
 
-CONTEXT_CACHE: Entity[ContextCacheRow] = Entity(ContextCache, label="context_cache_entry")
-(
-    get_context_cache_entry,
-    list_context_cache_entries,
-    create_context_cache_entry,
-    update_context_cache_entry,
-    upsert_context_cache_entry,
-    delete_context_cache_entry,
-) = CONTEXT_CACHE.functions()
+CONTEXT_CACHE: Entity[ContextCacheRow] = Entity(
+    ContextCache,
+    label="context_cache_entry",
+    plural="context_cache_entries",
+    path="context-cache",
+)
+get_context_cache_entry = CONTEXT_CACHE.get
+list_context_cache_entries = CONTEXT_CACHE.list
+create_context_cache_entry = CONTEXT_CACHE.create
+update_context_cache_entry = CONTEXT_CACHE.update
+upsert_context_cache_entry = CONTEXT_CACHE.upsert
+delete_context_cache_entry = CONTEXT_CACHE.delete
 
-EVENTS: Entity[EventRow] = Entity(Event, label="event")
-get_event, list_events, create_event, update_event, upsert_event, delete_event = EVENTS.functions()
+EVENTS: Entity[EventRow] = Entity(Event, label="event", plural="events", path="events")
+get_event = EVENTS.get
+list_events = EVENTS.list
+create_event = EVENTS.create
+update_event = EVENTS.update
+upsert_event = EVENTS.upsert
+delete_event = EVENTS.delete
 
-FEEDBACK: Entity[FeedbackRow] = Entity(Feedback, label="feedback")
-(
-    get_feedback,
-    list_feedback_entries,
-    create_feedback,
-    update_feedback,
-    upsert_feedback,
-    delete_feedback,
-) = FEEDBACK.functions()
+FEEDBACK: Entity[FeedbackRow] = Entity(
+    Feedback,
+    label="feedback",
+    plural="feedback_entries",
+    path="feedback",
+)
+get_feedback = FEEDBACK.get
+list_feedback_entries = FEEDBACK.list
+create_feedback = FEEDBACK.create
+update_feedback = FEEDBACK.update
+upsert_feedback = FEEDBACK.upsert
+delete_feedback = FEEDBACK.delete

@@ -8,6 +8,11 @@ from agentfold_core.db.runtime.schema import (
     ProjectMetadataRow,
 )
 
-PROJECT_METADATA: Entity[ProjectMetadataRow] = Entity(ProjectMetadata, label="project_metadata")
+PROJECT_METADATA: Entity[ProjectMetadataRow] = Entity(
+    ProjectMetadata,
+    label="project_metadata",
+    plural="project_metadata",
+    path="project-metadata",
+)
 get_project_metadata = PROJECT_METADATA.get
 update_project_metadata = PROJECT_METADATA.update

@@ -12,25 +12,36 @@ from agentfold_core.db.runtime.schema import (
     TaskRow,
 )
 
-TASKS: Entity[TaskRow] = Entity(Task, label="task")
-get_task, list_tasks, create_task, update_task, upsert_task, delete_task = TASKS.functions()
+TASKS: Entity[TaskRow] = Entity(Task, label="task", plural="tasks", path="tasks")
+get_task = TASKS.get
+list_tasks = TASKS.list
+create_task = TASKS.create
+update_task = TASKS.update
+upsert_task = TASKS.upsert
+delete_task = TASKS.delete
 
-TASK_RELATIONS: Entity[TaskRelationRow] = Entity(TaskRelation, label="task_relation")
-(
-    get_task_relation,
-    list_task_relations,
-    create_task_relation,
-    update_task_relation,
-    upsert_task_relation,
-    delete_task_relation,
-) = TASK_RELATIONS.functions()
+TASK_RELATIONS: Entity[TaskRelationRow] = Entity(
+    TaskRelation,
+    label="task_relation",
+    plural="task_relations",
+    path="task-relations",
+)
+get_task_relation = TASK_RELATIONS.get
+list_task_relations = TASK_RELATIONS.list
+create_task_relation = TASK_RELATIONS.create
+update_task_relation = TASK_RELATIONS.update
+upsert_task_relation = TASK_RELATIONS.upsert
+delete_task_relation = TASK_RELATIONS.delete
 
-LEDGER_ARTIFACTS: Entity[LedgerArtifactRow] = Entity(LedgerArtifact, label="ledger_artifact")
-(
-    get_ledger_artifact,
-    list_ledger_artifacts,
-    create_ledger_artifact,
-    update_ledger_artifact,
-    upsert_ledger_artifact,
-    delete_ledger_artifact,
-) = LEDGER_ARTIFACTS.functions()
+LEDGER_ARTIFACTS: Entity[LedgerArtifactRow] = Entity(
+    LedgerArtifact,
+    label="ledger_artifact",
+    plural="ledger_artifacts",
+    path="ledger-artifacts",
+)
+get_ledger_artifact = LEDGER_ARTIFACTS.get
+list_ledger_artifacts = LEDGER_ARTIFACTS.list
+create_ledger_artifact = LEDGER_ARTIFACTS.create
+update_ledger_artifact = LEDGER_ARTIFACTS.update
+upsert_ledger_artifact = LEDGER_ARTIFACTS.upsert
+delete_ledger_artifact = LEDGER_ARTIFACTS.delete

@@ -8,7 +8,7 @@ from agentfold_core.db.runtime.schema import (
     TenantRow,
 )
 
-TENANTS: Entity[TenantRow] = Entity(Tenant, label="tenant")
+TENANTS: Entity[TenantRow] = Entity(Tenant, label="tenant", plural="tenants", path="tenants")
 get_tenant = TENANTS.get
 create_tenant = TENANTS.create
 update_tenant = TENANTS.update

@@ -9,13 +9,14 @@ from agentfold_core.db.runtime.schema import (
 )
 
 TRIGGER_INVOCATIONS: Entity[TriggerInvocationRow] = Entity(
-    TriggerInvocation, label="trigger_invocation"
+    TriggerInvocation,
+    label="trigger_invocation",
+    plural="trigger_invocations",
+    path="trigger-invocations",
 )
-(
-    get_trigger_invocation,
-    list_trigger_invocations,
-    create_trigger_invocation,
-    update_trigger_invocation,
-    upsert_trigger_invocation,
-    delete_trigger_invocation,
-) = TRIGGER_INVOCATIONS.functions()
+get_trigger_invocation = TRIGGER_INVOCATIONS.get
+list_trigger_invocations = TRIGGER_INVOCATIONS.list
+create_trigger_invocation = TRIGGER_INVOCATIONS.create
+update_trigger_invocation = TRIGGER_INVOCATIONS.update
+upsert_trigger_invocation = TRIGGER_INVOCATIONS.upsert
+delete_trigger_invocation = TRIGGER_INVOCATIONS.delete

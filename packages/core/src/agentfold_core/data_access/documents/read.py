@@ -1,0 +1,163 @@
+"""Reading whole projects and agents as one JSON document: every row of the tree in
+one ``UNION ALL`` statement of per-row JSON objects, compiled once per root and
+dialect, then assembled in natural-key order."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Dialect,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
+
+from agentfold_core.data_access.documents.models import document_fields
+from agentfold_core.data_access.documents.tree import AGENT_NODE, PROJECT_NODE, Node
+from agentfold_core.data_access.doors import Access, Db, reading
+from agentfold_core.scopes import AgentScope, ProjectScope
+
+Document = dict[str, Any]
+_SCOPE = ("tenant_id", "project_id", "branch")
+
+Rows = dict[Node, dict[tuple[Any, ...], list[dict[str, Any]]]]
+
+
+def _row_json(node: Node, dialect: str) -> ColumnElement[Any]:
+    # One JSON object per row with just the columns a document needs, so the whole
+    # tree comes back from a single UNION ALL statement in one round trip.
+    table = node.entity.table
+    traits = node.entity.traits
+    wanted = dict.fromkeys((*document_fields(node), *node.link_columns, *traits.natural_key, "id"))
+    pairs: list[Any] = []
+    for name in wanted:
+        column = table.c[name]
+        value: Any = column
+        if dialect == "sqlite" and isinstance(column.type, JSON):
+            value = func.json(column)  # stored as text: embed as JSON, not as a string
+        pairs += [literal_column(f"'{name}'"), value]
+    builder = func.json_object if dialect == "sqlite" else func.json_build_object
+    return builder(*pairs)
+
+
+@dataclass(frozen=True)
+class _TreeQuery:
+    """A whole-tree read compiled once per root and dialect: SQL text and bind order."""
+
+    sql: str
+    positional: tuple[str, ...] | None  # bind names in order, for qmark drivers
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        """Driver parameters for ``values`` keyed by bind name."""
+        if self.positional is None:
+            return dict(values)
+        return tuple(values[name] for name in self.positional)
+
+
+@cache
+def _tree_query(root: Node, dialect: Dialect) -> _TreeQuery:
+    nodes = root.walk()
+    parts = []
+    for index, node in enumerate(nodes):
+        table = node.entity.table
+        # The root row by its own key; everything else by the scope filters.
+        names = _SCOPE
+        if node is root:
+            key = {c.name: c.name for c in table.primary_key.columns}
+            key["id"] = "root_id"
+        else:
+            key = {c: c for c in names}
+            if "agent_id" in table.c and root is AGENT_NODE:
+                key["agent_id"] = "root_id"
+        where = and_(*(table.c[c] == bindparam(b) for c, b in key.items()))
+        node_json = _row_json(node, dialect.name)
+        parts.append(select(literal_column(str(index)), node_json).where(where))
+    compiled = union_all(*parts).compile(dialect=dialect)
+    positional = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return _TreeQuery(str(compiled), positional)
+
+
+def _boolean_columns(node: Node) -> tuple[str, ...]:
+    return tuple(c.name for c in node.entity.table.columns if isinstance(c.type, Boolean))
+
+
+def _sort_key(node: Node) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    # Natural-key order, so a document reads the same in every project, branch and
+    # backend (derived ids hash the scope and would shuffle lists).
+    names = (*node.entity.traits.natural_key, "id")
+    return lambda row: tuple(str(row[n]) for n in names)
+
+
+async def read_rows(access: Access, root: Node, root_id: str) -> Rows:
+    """Every stored row under ``root`` (one statement), as document-field dicts grouped
+    by node and by the ids of their ancestors."""
+    nodes = root.walk()
+    query = _tree_query(root, access.conn.dialect)
+    columns = access.target.columns()
+    values = {c: columns[c] for c in _SCOPE} | {"root_id": root_id}
+    rows: Rows = {node: defaultdict(list) for node in nodes}
+    booleans = {node: _boolean_columns(node) for node in nodes}
+    result = await access.conn.exec_driver_sql(query.sql, query.params(values))
+    for index, raw in cast(list[tuple[Any, Any]], result.all()):
+        node = nodes[int(index)]
+        data: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
+        for name in booleans[node]:
+            if data.get(name) is not None:
+                data[name] = bool(data[name])  # SQLite's JSON has no booleans
+        rows[node][tuple(data[c] for c in node.link_columns)].append(data)
+    return rows
+
+
+def assemble(root: Node, rows: Rows) -> Document | None:
+    """The document of ``root`` from its rows (``None`` when the root row is absent)."""
+    for node in root.walk():
+        for group in rows.get(node, {}).values():
+            group.sort(key=_sort_key(node))
+    top = rows.get(root, {}).get((), [])
+    return _object(root, top[0], (), rows) if top else None
+
+
+def _object(node: Node, row: Mapping[str, Any], path: tuple[Any, ...], rows: Rows) -> Document:
+    obj: Document = {f: row[f] for f in document_fields(node)}
+    child_path = (*path, row["id"])
+    for child in node.children:
+        # Project-level children (no link columns) hang off the project itself.
+        key = child_path if child.link_columns else ()
+        children = rows.get(child, {}).get(key, [])
+        if child.keyed:
+            obj[child.key] = {r["id"]: _object(child, r, key, rows) for r in children}
+        else:
+            obj[child.key] = [_object(child, r, key, rows) for r in children]
+    return obj
+
+
+def get_full_project(manage: Db) -> Callable[..., Awaitable[Document | None]]:
+    """Curried: the whole project at ``scopes.ref`` as one document, or ``None``."""
+
+    async def _get(*, scopes: ProjectScope) -> Document | None:
+        async with reading(manage, scopes) as access:
+            return assemble(PROJECT_NODE, await read_rows(access, PROJECT_NODE, scopes.project_id))
+
+    return _get
+
+
+def get_full_agent(manage: Db) -> Callable[..., Awaitable[Document | None]]:
+    """Curried: one agent with everything under it, or ``None``."""
+
+    async def _get(*, scopes: AgentScope) -> Document | None:
+        async with reading(manage, scopes) as access:
+            return assemble(AGENT_NODE, await read_rows(access, AGENT_NODE, scopes.agent_id))
+
+    return _get

@@ -1,0 +1,236 @@
+"""The two doors of each database: every read goes through ``reading``, every write
+through ``writing``. Both receive the scope they act in.
+
+A door yields an ``Access``: the unit of work (one connection, held for the unit) and
+the scope resolved to a ``Target``. The read door is where a ref is resolved; the
+write door is where a transaction begins, where listeners run at its start (the
+tenant for row-level security) and just before it commits (a versioning commit), so
+whatever they do commits or rolls back with the writes.
+
+``Db`` is what every data-access function accepts: a ``Database`` (each call is its
+own unit of work) or an open ``Unit`` (calls share its connection and transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol, cast
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentfold_core.data_access.scope_keys import Target, resolve
+from agentfold_core.db.engine import Database
+from agentfold_core.errors import ValidationFailed
+from agentfold_core.scopes import TenantScope
+
+Hook = Callable[["Unit"], Awaitable[None]]
+
+
+class DoorListener(Protocol):
+    """Something that takes part in every write transaction of a database."""
+
+    async def begin(self, unit: Unit) -> None:
+        """Run in the transaction once its tenant is known, before any statement."""
+
+    async def before_commit(self, unit: Unit) -> None:
+        """Run last in the transaction, after the unit's own checks."""
+
+
+def add_listener(db: Database, listener: DoorListener) -> None:
+    """Make ``listener`` take part in every write transaction of ``db``."""
+    db.listeners.append(listener)
+
+
+def remove_listener(db: Database, listener: DoorListener) -> None:
+    """Stop ``listener`` taking part in ``db``'s write transactions."""
+    if listener in db.listeners:
+        db.listeners.remove(listener)
+
+
+def _listeners(db: Database) -> list[DoorListener]:
+    return cast(list[DoorListener], db.listeners)
+
+
+class Unit:
+    """One unit of work on one database: a connection held for its whole duration.
+
+    A writing unit is one transaction, confined to one tenant; it remembers every
+    target it wrote in, its author and message, and the checks deferred to its end.
+    """
+
+    __slots__ = (
+        "_checks",
+        "_hooks",
+        "author",
+        "conn",
+        "database",
+        "message",
+        "targets",
+        "tenant_id",
+        "writes",
+    )
+
+    def __init__(
+        self,
+        database: Database,
+        conn: AsyncConnection,
+        *,
+        writes: bool,
+        author: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.database = database
+        self.conn = conn
+        self.writes = writes
+        self.author = author
+        self.message = message
+        self.tenant_id: str | None = None
+        self.targets: list[Target] = []
+        self._checks: list[Hook] = []
+        self._hooks: list[Hook] = []
+
+    def defer(self, check: Hook) -> None:
+        """Run ``check`` at the end of the unit, before its commit (a deferred constraint)."""
+        self._checks.append(check)
+
+    def before_commit(self, hook: Hook) -> None:
+        """Run ``hook`` inside the transaction, after the deferred checks."""
+        self._hooks.append(hook)
+
+    async def enter(self, scope: TenantScope) -> Target:
+        """Resolve ``scope`` for this unit, which never crosses tenants."""
+        if self.tenant_id is None:
+            self.tenant_id = scope.tenant_id
+            if self.writes:
+                for listener in _listeners(self.database):
+                    await listener.begin(self)
+        elif scope.tenant_id != self.tenant_id:
+            raise ValidationFailed(
+                "one unit of work cannot span two tenants",
+                errors=[
+                    {
+                        "field": "tenant_id",
+                        "message": f"this unit works for tenant {self.tenant_id!r}",
+                        "type": "tenant_mismatch",
+                    }
+                ],
+            )
+        target = resolve(scope)
+        if self.writes and target not in self.targets:
+            self.targets.append(target)
+        return target
+
+    async def finish(self) -> None:
+        """Run the deferred checks, then the before-commit hooks and listeners."""
+        # Checks and hooks may defer more work; drain until nothing is left.
+        while self._checks:
+            check = self._checks.pop(0)
+            await check(self)
+        for hook in self._hooks:
+            await hook(self)
+        for listener in _listeners(self.database):
+            await listener.before_commit(self)
+
+
+Db = Database | Unit
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What a door yields: the unit of work and the resolved scope."""
+
+    unit: Unit
+    target: Target
+
+    @property
+    def conn(self) -> AsyncConnection:
+        """The unit's connection."""
+        return self.unit.conn
+
+
+@dataclass(frozen=True, slots=True)
+class SystemAccess:
+    """A door opened without a tenant, for lookups that precede one (authentication)
+    and operator reports across tenants."""
+
+    unit: Unit
+
+    @property
+    def conn(self) -> AsyncConnection:
+        """The unit's connection."""
+        return self.unit.conn
+
+
+@asynccontextmanager
+async def reading(db: Db, scope: TenantScope, *, snapshot: bool = False) -> AsyncIterator[Access]:
+    """The read door: a connection and the target ``scope`` resolves to.
+
+    Without ``snapshot`` a read on its own runs in autocommit (one round trip per
+    statement, no BEGIN); with it, every statement sees one state.
+    """
+    if isinstance(db, Unit):
+        target = await db.enter(scope)
+        yield Access(db, target)
+        return
+    async with db.read(snapshot=snapshot) as conn:
+        unit = Unit(db, conn, writes=False)
+        target = await unit.enter(scope)
+        yield Access(unit, target)
+
+
+@asynccontextmanager
+async def reading_system(db: Db, *, snapshot: bool = False) -> AsyncIterator[SystemAccess]:
+    """The read door without a tenant: only for lookups that find the tenant (an API
+    key by its public id) and operator reports over every tenant."""
+    if isinstance(db, Unit):
+        yield SystemAccess(db)
+        return
+    async with db.read(snapshot=snapshot) as conn:
+        yield SystemAccess(Unit(db, conn, writes=False))
+
+
+@asynccontextmanager
+async def writing(
+    db: Db, scope: TenantScope, *, author: str | None = None, message: str | None = None
+) -> AsyncIterator[Access]:
+    """The write door: a transaction confined to ``scope``'s tenant.
+
+    Given a ``Database``, the transaction is this call's own: listeners begin it, the
+    deferred checks, hooks and listeners end it, and it commits on success and rolls
+    back on any error. Given a writing ``Unit``, the call joins its transaction.
+    """
+    if isinstance(db, Unit):
+        if not db.writes:
+            raise TypeError("cannot write through a reading unit of work")
+        target = await db.enter(scope)
+        if db.author is None:
+            db.author = author
+        if db.message is None:
+            db.message = message
+        yield Access(db, target)
+        return
+    async with transaction(db, author=author, message=message) as unit:
+        target = await unit.enter(scope)
+        yield Access(unit, target)
+
+
+@asynccontextmanager
+async def transaction(
+    db: Database, *, author: str | None = None, message: str | None = None
+) -> AsyncIterator[Unit]:
+    """A writing unit of work for several calls: ``async with transaction(manage) as
+    unit: await create_agent(unit)(...)``; commits once at the end."""
+    async with db.write() as conn:
+        unit = Unit(db, conn, writes=True, author=author, message=message)
+        yield unit
+        await unit.finish()
+
+
+@asynccontextmanager
+async def session(db: Database) -> AsyncIterator[Unit]:
+    """A reading unit of work for several calls on one held connection (for example
+    one API request): no pool checkout per call."""
+    async with db.read() as conn:
+        yield Unit(db, conn, writes=False)
