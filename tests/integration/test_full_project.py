@@ -37,11 +37,15 @@ async def test_round_trip_and_reimport(databases: TestDatabases, ids: Ids) -> No
     scope = ProjectScope(ids.tenant, ids.project)
     source = realistic_project(ids.project)
     put = put_full_project(databases.manage, databases.runtime)
-    exported = await put(scopes=scope, document=source)
+    result = await put(scopes=scope, document=source)
+    exported = await get_full_project(databases.manage)(scopes=scope)
+    assert exported is not None
 
     assert await project_exists(databases.runtime)(scopes=scope)
     assert _count(exported) == {"agents": 3, "sub_agents": 8, "relations": 6}
-    assert exported == await get_full_project(databases.manage)(scopes=scope)
+    assert (result.created["agents"], result.created["sub_agents"]) == (3, 8)
+    assert result.updated == {"projects": 1}  # the row made with the project, then filled
+    assert result.deleted == {}
     # Everything given comes back (the export adds defaults for omitted fields).
     router = exported["agents"]["triage"]["sub_agents"]["router"]
     assert router["tools"][0]["tool_policies"] == {"create_ticket": {"needs_approval": True}}
@@ -53,9 +57,13 @@ async def test_round_trip_and_reimport(databases: TestDatabases, ids: Ids) -> No
     other = ProjectScope(ids.tenant, ids.project + "-copy")
     again = copy.deepcopy(exported)
     again["id"] = other.project_id
-    reexported = await put(scopes=other, document=again)
+    await put(scopes=other, document=again)
+    reexported = await get_full_project(databases.manage)(scopes=other)
+    assert reexported is not None
     assert {**reexported, "id": ids.project} == exported
-    assert await get_full_project(databases.manage)(scopes=other) == reexported
+    # Putting what is stored writes nothing.
+    unchanged = await put(scopes=other, document=reexported)
+    assert not unchanged.changed
 
 
 async def test_smaller_document_removes_orphans(databases: TestDatabases, ids: Ids) -> None:
@@ -69,9 +77,13 @@ async def test_smaller_document_removes_orphans(databases: TestDatabases, ids: I
     del smaller["tools"]["crm"]
     smaller["agents"]["triage"]["sub_agents"]["router"]["tools"] = []
     smaller["agents"]["triage"]["sub_agents"]["tech"]["team_agents"] = []
-    exported = await put(scopes=scope, document=smaller)
+    result = await put(scopes=scope, document=smaller)
+    exported = await get_full_project(databases.manage)(scopes=scope)
+    assert exported is not None
 
     assert set(exported["agents"]) == {"triage"}
+    assert set(result.removed_agents) == {"followup", "escalation"}
+    assert result.deleted["agents"] == 2
     assert await get_agent(databases.manage)(scopes=scope, agent_id="followup") is None
     followup_subs = await list_sub_agents(databases.manage)(
         scopes=AgentScope(ids.tenant, ids.project, "followup")
@@ -90,7 +102,8 @@ async def test_unchanged_rows_are_not_rewritten(databases: TestDatabases, ids: I
     await put(scopes=scope, document=document)
     before = await get_agent(databases.manage)(scopes=scope, agent_id="triage")
     document["agents"]["escalation"]["name"] = "Escalations"
-    await put(scopes=scope, document=document)
+    result = await put(scopes=scope, document=document)
+    assert (result.created, result.updated, result.deleted) == ({}, {"agents": 1}, {})
     after = await get_agent(databases.manage)(scopes=scope, agent_id="triage")
     escalation = await get_agent(databases.manage)(scopes=scope, agent_id="escalation")
     assert before is not None
@@ -131,7 +144,8 @@ async def test_dangling_reference_is_rejected_and_changes_nothing(
 ) -> None:
     scope = ProjectScope(ids.tenant, ids.project)
     put = put_full_project(databases.manage, databases.runtime)
-    original = await put(scopes=scope, document=realistic_project(ids.project))
+    await put(scopes=scope, document=realistic_project(ids.project))
+    original = await get_full_project(databases.manage)(scopes=scope)
     broken = realistic_project(ids.project)
     mutate(broken)
     with pytest.raises(ValidationFailed) as caught:
@@ -167,14 +181,17 @@ async def test_full_agent_round_trip(databases: TestDatabases, ids: Ids) -> None
     written = await put_full_agent(databases.manage, databases.runtime)(
         scopes=agent_scope, document=agent
     )
-    assert written == agent
+    assert written.deleted["sub_agents"] == 1
+    assert written.removed_sub_agents == (("escalation", "specialist"),)
+    assert (written.created, written.updated) == ({}, {})
+    assert await get_full_agent(databases.manage)(scopes=agent_scope) == agent
     project = await get_full_project(databases.manage)(scopes=scope)
     assert project is not None
     assert project["agents"]["escalation"] == agent
     assert set(project["agents"]["triage"]["sub_agents"]) == {"router", "billing", "tech"}
 
     new_scope = AgentScope(ids.tenant, ids.project, "brand-new")
-    created = await put_full_agent(databases.manage, databases.runtime)(
+    await put_full_agent(databases.manage, databases.runtime)(
         scopes=new_scope,
         document={
             "name": "New",
@@ -182,6 +199,8 @@ async def test_full_agent_round_trip(databases: TestDatabases, ids: Ids) -> None
             "sub_agents": {"only": {"name": "Only", "tools": [{"tool_id": "crm"}]}},
         },
     )
+    created = await get_full_agent(databases.manage)(scopes=new_scope)
+    assert created is not None
     assert created["sub_agents"]["only"]["tools"][0]["tool_id"] == "crm"
 
 

@@ -35,14 +35,21 @@ _SCOPE = ("tenant_id", "project_id", "branch")
 Rows = dict[Node, dict[tuple[Any, ...], list[dict[str, Any]]]]
 
 
+@cache
+def stored_fields(node: Node) -> tuple[str, ...]:
+    """The columns a stored row of ``node`` is read with: its document fields, the ids
+    of its ancestors, its natural key and id (what a write compares against)."""
+    traits = node.entity.traits
+    names = (*document_fields(node), *node.link_columns, *traits.natural_key, "id")
+    return tuple(dict.fromkeys(names))
+
+
 def _row_json(node: Node, dialect: str) -> ColumnElement[Any]:
     # One JSON object per row with just the columns a document needs, so the whole
     # tree comes back from a single UNION ALL statement in one round trip.
     table = node.entity.table
-    traits = node.entity.traits
-    wanted = dict.fromkeys((*document_fields(node), *node.link_columns, *traits.natural_key, "id"))
     pairs: list[Any] = []
-    for name in wanted:
+    for name in stored_fields(node):
         column = table.c[name]
         value: Any = column
         if dialect == "sqlite" and isinstance(column.type, JSON):

@@ -40,7 +40,9 @@ from agentfold_core.data_access.manage.tools import (
 from agentfold_core.data_access.manage.triggers import TRIGGERS
 
 
-@dataclass(frozen=True)
+# Nodes are compared and hashed by identity: they key dicts on every document
+# operation, and hashing the whole subtree each time would cost more than the work.
+@dataclass(frozen=True, eq=False)
 class Node:
     """An entity at one place of the project document."""
 

@@ -1,32 +1,42 @@
 """Creating or replacing a whole project or agent from one document.
 
-The Python work happens before the write transaction: the document is validated,
-flattened into rows and every reference inside it checked (each failure names its
-document path). Inside the transaction one statement reads what is stored under the
-root, and only the difference is written: rows the document no longer names are
-deleted (children first, through the entity, so its rules run), new and changed rows
-are upserted (parents first); unchanged rows are not touched, so their ``updated_at``
-and any version history stay quiet. The result is assembled from the rows written,
-not read again.
+Cost follows the change, not the size of the project:
+
+- The Python work happens before the write transaction. A document is split into
+  parts (the project with its shared collections; each agent with all it holds); each
+  part is validated, flattened into rows and its references collected by a pure
+  function memoised on the part's canonical JSON and scope, so an unchanged agent of a
+  large project costs one serialisation. References across parts are then checked
+  against the keys every part holds; each failure names its document path.
+- Inside the transaction one statement reads what is stored under the root and only
+  the difference is written: rows the document no longer names are deleted (children
+  first, through their entity, so its rules run), new and changed rows are upserted
+  (parents first) with statements built once; unchanged rows are not touched, so their
+  ``updated_at`` and any version history stay quiet.
+- A put returns what it changed (rows created, updated, deleted per table); the
+  document is one ``get_full_*`` away.
 
 Runtime rows naming agents or sub-agents the document removed (conversations, tasks,
-trigger invocations, API keys) are deleted by the runtime cascades, in one runtime
-transaction after the manage commit; should that fail, ``agentfold db
-check-references`` reports what is left and a repeated put removes it.
+trigger invocations, API keys bound to an agent) are deleted by the runtime cascades
+in one runtime transaction after the manage commit; should that fail,
+``agentfold db check-references`` reports what is left and a repeated put removes it.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+import json
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from typing import Any
 
+import pydantic_core
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from agentfold_core.data_access.documents.models import document_fields, document_model
-from agentfold_core.data_access.documents.read import Document, Rows, assemble, read_rows
+from agentfold_core.data_access.documents.read import read_rows, stored_fields
 from agentfold_core.data_access.documents.tree import AGENT_NODE, PROJECT_NODE, SUB_AGENT_NODE, Node
 from agentfold_core.data_access.doors import Access, Db, writing
 from agentfold_core.data_access.manage.agents import SOFT_REFERENCES
@@ -49,29 +59,55 @@ from agentfold_core.scopes import AgentScope, ProjectScope, SubAgentScope, Tenan
 from agentfold_core.validation import validation_failed
 
 _TABLE_ORDER = {t.name: i for i, t in enumerate(manage_metadata.sorted_tables)}
+# Memoised parts: enough for a few large projects; each entry is one agent's rows.
+_PART_CACHE_SIZE = 4096
 Identity = tuple[tuple[Any, ...], str]  # (ancestor ids on the path, row id)
+Base = tuple[tuple[str, Any], ...]  # the scope columns every row of a part carries
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Row:
     node: Node
-    values: dict[str, Any]
-    where: str  # document path, for error messages
+    values: dict[str, Any]  # every column but the timestamps
+    stored: dict[str, Any]  # what ``read_rows`` returns for it when stored as is
+    identity: Identity
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    table: str  # the referred table
+    key: tuple[Any, ...]  # its primary key as named by the referring row
+    field: str  # document path of the referring field
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One validated, flattened piece of a document."""
+
+    rows: tuple[_Row, ...]
+    keys: Mapping[str, frozenset[tuple[Any, ...]]]
+    references: tuple[_Reference, ...]
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """What a put changed: rows created, updated and deleted, by table."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    # Agents and sub-agents (agent id, sub-agent id) removed, for the runtime cascades.
+    removed_agents: tuple[str, ...] = ()
+    removed_sub_agents: tuple[tuple[str, str], ...] = ()
 
     @property
-    def identity(self) -> Identity:
-        return tuple(self.values[c] for c in self.node.link_columns), self.values["id"]
+    def changed(self) -> bool:
+        """Whether the put wrote anything."""
+        return bool(self.created or self.updated or self.deleted)
 
 
-@dataclass
-class Removed:
-    """Agents and sub-agents a put removed, for the runtime cascades."""
-
-    agents: list[str] = field(default_factory=list)
-    sub_agents: list[tuple[str, str]] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- preparing
+# --------------------------------------------------------------------------- parts
 
 
 def _with_ids(node: Node, raw: Any) -> Any:
@@ -91,15 +127,6 @@ def _with_ids(node: Node, raw: Any) -> Any:
     return out
 
 
-def _validate(node: Node, document: Mapping[str, Any] | BaseModel, what: str) -> BaseModel:
-    model = document_model(node)
-    raw = document.model_dump() if isinstance(document, BaseModel) else document
-    try:
-        return model.model_validate(_with_ids(node, raw))
-    except PydanticValidationError as exc:
-        raise validation_failed(exc, what) from exc
-
-
 def _key_mismatch(path: str, expected: Any, what: str) -> ValidationFailed:
     return ValidationFailed(
         f"document {what} differs from its key",
@@ -107,114 +134,184 @@ def _key_mismatch(path: str, expected: Any, what: str) -> ValidationFailed:
     )
 
 
+@cache
+def _foreign_keys(node: Node) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(
+        (fk.referred_table.name, tuple(fk.column_keys))
+        for fk in node.entity.table.foreign_key_constraints
+    )
+
+
+@cache
+def _primary_key(node: Node) -> tuple[str, ...]:
+    return node.entity.key_columns
+
+
 def _flatten(
     node: Node,
-    obj: BaseModel,
+    obj: Mapping[str, Any],
     base: Mapping[str, Any],
     path: tuple[Any, ...],
     where: str,
     out: list[_Row],
+    references: list[_Reference],
 ) -> None:
     columns = node.entity.traits.columns
-    values = obj.model_dump(include=set(document_fields(node)))
+    values = {f: obj[f] for f in document_fields(node)}
     values.update((k, v) for k, v in base.items() if k in columns)
     values.update(zip(node.link_columns, path, strict=True))
     if node.entity.traits.derived_id:
         values["id"] = node.entity.derived_id(values)
-    out.append(_Row(node, values, where))
+    stored = {f: values[f] for f in stored_fields(node)}
+    out.append(_Row(node, values, stored, (path, values["id"])))
+    for target, local_columns in _foreign_keys(node):
+        local = tuple(values.get(c) for c in local_columns)
+        if None not in local:
+            references.append(
+                _Reference(
+                    target,
+                    local,
+                    f"{where}.{local_columns[-1]}".lstrip("."),
+                    f"no {target} row {local[-1]!r} in this document",
+                )
+            )
+    for reference in SOFT_REFERENCES:
+        value = values.get(reference.column) if reference.owner is node.entity else None
+        if value is not None:
+            scope = tuple(values[c] for c in reference.scope_columns)
+            references.append(
+                _Reference(
+                    reference.child.table.name,
+                    (*scope, values["id"], value),
+                    f"{where}.{reference.column}".lstrip("."),
+                    f"no {reference.child.table.name} row {value!r}",
+                )
+            )
     child_path = (*path, values["id"])
     for child in node.children:
-        collection = getattr(obj, child.key)
+        collection = obj[child.key]
         items = collection.items() if child.keyed else enumerate(collection)
         for key, item in items:
             sub = f"{where}.{child.key}.{key}" if child.keyed else f"{where}.{child.key}[{key}]"
             sub = sub.lstrip(".")
-            if child.keyed and item.id != key:
+            if child.keyed and item["id"] != key:
                 raise _key_mismatch(f"{sub}.id", key, "id")
-            _flatten(child, item, base, child_path if child.link_columns else (), sub, out)
+            link_path = child_path if child.link_columns else ()
+            _flatten(child, item, base, link_path, sub, out, references)
 
 
-def _check_references(root: Node, rows: list[_Row], partial: frozenset[str] = frozenset()) -> None:
-    """Every reference to a table the document holds in full names a row of it.
-
-    References to tables outside it, or held only in part (``partial``: an agent
-    document holds one agent of the project), are left to the database foreign keys.
-    A table the document could hold but holds no row of (an empty collection) is held
-    in full: a link to it dangles and is reported with its path.
-    """
+@lru_cache(maxsize=_PART_CACHE_SIZE)
+def _part(node: Node, base: Base, where: str, raw_json: bytes) -> _Part:
+    """Validate and flatten one part of a document (pure, so memoised by its JSON)."""
+    raw = _with_ids(node, json.loads(raw_json))
+    try:
+        obj = document_model(node).model_validate(raw).model_dump()
+    except PydanticValidationError as exc:
+        raise validation_failed(exc, "document", prefix=where) from exc
+    rows: list[_Row] = []
+    references: list[_Reference] = []
+    _flatten(node, obj, dict(base), (), where, rows, references)
     keys: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
     for row in rows:
-        table = row.node.entity.table
-        keys[table.name].add(tuple(row.values[c.name] for c in table.primary_key.columns))
+        keys[row.node.entity.table.name].add(tuple(row.values[c] for c in _primary_key(row.node)))
+    return _Part(tuple(rows), {t: frozenset(k) for t, k in keys.items()}, tuple(references))
+
+
+def _serialised(value: Any) -> bytes:
+    try:
+        return pydantic_core.to_json(value)
+    except pydantic_core.PydanticSerializationError as exc:
+        raise ValidationFailed(
+            "document is not JSON data",
+            errors=[{"field": "", "message": str(exc), "type": "json"}],
+        ) from exc
+
+
+def _check_references(parts: Iterable[_Part], root: Node, partial: frozenset[str]) -> None:
+    """Every reference to a table the document holds in full names a row of it.
+
+    References to tables outside the document, or held only in part (an agent document
+    holds one agent of the project), are left to the database foreign keys. A table
+    the document could hold but holds no row of (an empty collection) is held in full:
+    a link to it dangles and is reported with its path.
+    """
+    parts = list(parts)
+    keys: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
+    for part in parts:
+        for table, held in part.keys.items():
+            keys[table] |= held
     present = {node.entity.table.name for node in root.walk()} - partial
-    errors: list[dict[str, str]] = []
-    for row in rows:
-        table = row.node.entity.table
-        for fk in table.foreign_key_constraints:
-            target = fk.referred_table.name
-            if target not in present:
-                continue
-            local = tuple(row.values.get(c) for c in fk.column_keys)
-            if None in local or local in keys[target]:
-                continue
-            column = fk.column_keys[-1]
-            errors.append(
-                {
-                    "field": f"{row.where}.{column}".lstrip("."),
-                    "message": f"no {target} row {local[-1]!r} in this document",
-                    "type": "dangling_reference",
-                }
-            )
-        for reference in SOFT_REFERENCES:
-            if row.node.entity is not reference.owner:
-                continue
-            value = row.values.get(reference.column)
-            scope = tuple(row.values[c] for c in reference.scope_columns)
-            if value is not None and (*scope, row.values["id"], value) not in keys.get(
-                reference.child.table.name, set()
-            ):
-                errors.append(
-                    {
-                        "field": f"{row.where}.{reference.column}".lstrip("."),
-                        "message": f"no {reference.child.table.name} row {value!r}",
-                        "type": "dangling_reference",
-                    }
-                )
+    errors = [
+        {"field": r.field, "message": r.message, "type": "dangling_reference"}
+        for part in parts
+        for r in part.references
+        if r.table in present and r.key not in keys[r.table]
+    ]
     if errors:
         raise ValidationFailed("document has dangling references", errors=errors)
 
 
-def _prepare(
-    root: Node, scopes: ProjectScope, document: Mapping[str, Any] | BaseModel, root_id: str
-) -> tuple[BaseModel, list[_Row]]:
-    what = "project document" if root is PROJECT_NODE else "agent document"
-    obj = _validate(root, document, what)
-    if getattr(obj, "id") != root_id:  # noqa: B009 - generated model
-        raise _key_mismatch("id", root_id, "id (the id in the path)")
-    rows: list[_Row] = []
-    _flatten(root, obj, resolve(scopes).columns(), (), "", rows)
-    partial = frozenset() if root is PROJECT_NODE else frozenset({AGENT_NODE.entity.table.name})
-    _check_references(root, rows, partial)
-    return obj, rows
+def _raw(document: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
+    if isinstance(document, BaseModel):
+        return document.model_dump()
+    if not isinstance(document, Mapping):
+        raise ValidationFailed(
+            "a document is a JSON object",
+            errors=[{"field": "", "message": "must be an object", "type": "dict_type"}],
+        )
+    return dict(document)
+
+
+def _project_parts(scopes: ProjectScope, document: Mapping[str, Any] | BaseModel) -> list[_Part]:
+    raw = _raw(document)
+    raw.setdefault("id", scopes.project_id)
+    if raw["id"] != scopes.project_id:
+        raise _key_mismatch("id", scopes.project_id, "id (the id in the path)")
+    agents = raw.pop("agents", {})
+    if not isinstance(agents, Mapping) or not all(isinstance(a, Mapping) for a in agents.values()):
+        # Not a map of objects: let the generated model say precisely what is wrong.
+        _part(PROJECT_NODE, (), "", _serialised({**raw, "agents": agents}))
+    base = tuple(resolve(scopes).columns().items())
+    parts = [_part(PROJECT_NODE, base, "", _serialised(raw))]
+    for agent_id, agent in agents.items():
+        parts.append(
+            _part(AGENT_NODE, base, f"agents.{agent_id}", _serialised({**agent, "id": agent_id}))
+        )
+    _check_references(parts, PROJECT_NODE, frozenset())
+    return parts
+
+
+def _agent_parts(scopes: AgentScope, document: Mapping[str, Any] | BaseModel) -> list[_Part]:
+    raw = _raw(document)
+    raw.setdefault("id", scopes.agent_id)
+    if raw["id"] != scopes.agent_id:
+        raise _key_mismatch("id", scopes.agent_id, "id (the id in the path)")
+    base = tuple(resolve(scopes.project()).columns().items())
+    parts = [_part(AGENT_NODE, base, "", _serialised(raw))]
+    _check_references(parts, AGENT_NODE, frozenset({AGENT_NODE.entity.table.name}))
+    return parts
 
 
 # --------------------------------------------------------------------------- writing
 
 
-def _changed(node: Node, stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
-    return any(stored.get(f) != wanted.get(f) for f in document_fields(node))
-
-
-async def _write_difference(access: Access, root: Node, root_id: str, rows: list[_Row]) -> Removed:
-    stored_rows = await read_rows(access, root, root_id)
-    stored: dict[Node, dict[Identity, dict[str, Any]]] = {}
-    for node, groups in stored_rows.items():
-        stored[node] = {(path, r["id"]): r for path, group in groups.items() for r in group}
+async def _write_difference(
+    access: Access, root: Node, root_id: str, parts: list[_Part]
+) -> PutResult:
+    stored: dict[Node, dict[Identity, dict[str, Any]]] = {
+        node: {(path, row["id"]): row for path, group in groups.items() for row in group}
+        for node, groups in (await read_rows(access, root, root_id)).items()
+    }
     wanted: dict[Node, dict[Identity, _Row]] = defaultdict(dict)
-    for row in rows:
-        wanted[row.node][row.identity] = row
-    removed = Removed()
+    for part in parts:
+        for row in part.rows:
+            wanted[row.node][row.identity] = row
     columns = access.target.columns()
+    created: Counter[str] = Counter()
+    updated: Counter[str] = Counter()
+    deleted: Counter[str] = Counter()
+    removed_agents: list[str] = []
+    removed_sub_agents: list[tuple[str, str]] = []
     # Children first; cascades would remove them anyway, but the entity's rules run.
     for node in sorted(stored, key=lambda n: -_TABLE_ORDER[n.entity.table.name]):
         gone = [i for i in stored[node] if i not in wanted[node]]
@@ -225,44 +322,44 @@ async def _write_difference(access: Access, root: Node, root_id: str, rows: list
         for path, row_id in gone:
             known = {**columns, **dict(zip(node.link_columns, path, strict=True)), "id": row_id}
             keys.append({c: known[c] for c in entity.key_columns})
-        await entity.delete_keys(access, keys)
+        deleted[entity.traits.name] += await entity.delete_keys(access, keys)
         if entity is AGENT_NODE.entity:
-            removed.agents += [row_id for _, row_id in gone]
+            removed_agents += [row_id for _, row_id in gone]
         elif entity is SUB_AGENT_NODE.entity:
-            removed.sub_agents += [(path[0], row_id) for path, row_id in gone]
+            removed_sub_agents += [(path[0], row_id) for path, row_id in gone]
     now = utcnow()
     for node in sorted(wanted, key=lambda n: _TABLE_ORDER[n.entity.table.name]):
         old = stored.get(node, {})
-        write = [
-            {**row.values, "created_at": now, "updated_at": now}
-            for identity, row in wanted[node].items()
-            if identity not in old or _changed(node, old[identity], row.values)
-        ]
+        write = []
+        for identity, row in wanted[node].items():
+            previous = old.get(identity)
+            if previous is None:
+                created[node.entity.traits.name] += 1
+            elif previous != row.stored:
+                updated[node.entity.traits.name] += 1
+            else:
+                continue
+            write.append({**row.values, "created_at": now, "updated_at": now})
         await node.entity.upsert_many(access, write)
-    # Sub-agents of removed agents went with them: cascade by agent covers them.
-    removed.sub_agents = [s for s in removed.sub_agents if s[0] not in removed.agents]
-    return removed
+    return PutResult(
+        created=dict(created),
+        updated=dict(updated),
+        deleted=dict(deleted),
+        removed_agents=tuple(removed_agents),
+        # Sub-agents of removed agents went with them: the cascade by agent covers them.
+        removed_sub_agents=tuple(s for s in removed_sub_agents if s[0] not in removed_agents),
+    )
 
 
-def _result(root: Node, rows: list[_Row]) -> Document:
-    grouped: Rows = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        grouped[row.node][row.identity[0]].append(row.values)
-    document = assemble(root, grouped)
-    if document is None:  # the root row is always among the rows written
-        raise NotFound("document root missing", resource=root.entity.label)
-    return document
-
-
-async def _cascade_removed(runtime: Db, scopes: ProjectScope, removed: Removed) -> None:
-    if not removed.agents and not removed.sub_agents:
+async def _cascade_removed(runtime: Db, scopes: ProjectScope, result: PutResult) -> None:
+    if not result.removed_agents and not result.removed_sub_agents:
         return
     async with writing(runtime, scopes) as access:
-        for agent_id in removed.agents:
+        for agent_id in result.removed_agents:
             await cascade_delete_by_agent(access.unit)(
                 scopes=AgentScope(scopes.tenant_id, scopes.project_id, agent_id, ref=scopes.ref)
             )
-        for agent_id, sub_agent_id in removed.sub_agents:
+        for agent_id, sub_agent_id in result.removed_sub_agents:
             await cascade_delete_by_sub_agent(access.unit)(
                 scopes=SubAgentScope(
                     scopes.tenant_id, scopes.project_id, agent_id, sub_agent_id, ref=scopes.ref
@@ -270,45 +367,46 @@ async def _cascade_removed(runtime: Db, scopes: ProjectScope, removed: Removed) 
             )
 
 
-def put_full_project(manage: Database, runtime: Database) -> Callable[..., Awaitable[Document]]:
-    """Curried: create or replace a whole project from one document; returns it as stored.
+def put_full_project(manage: Database, runtime: Database) -> Callable[..., Awaitable[PutResult]]:
+    """Curried: create or replace a whole project from one document; returns what changed.
 
     A new project is created in both databases with its whole content in one manage
     transaction, so a failed import leaves nothing behind and never undoes a
-    concurrent put that succeeded.
+    concurrent put of the same project that succeeded.
     """
 
-    async def _put(*, scopes: ProjectScope, document: Mapping[str, Any] | BaseModel) -> Document:
-        obj, rows = _prepare(PROJECT_NODE, scopes, document, scopes.project_id)
-        message = f"Put project {scopes.project_id}"
-
-        async def populate(access: Access) -> None:
-            await _write_difference(access, PROJECT_NODE, scopes.project_id, rows)
-
+    async def _put(*, scopes: ProjectScope, document: Mapping[str, Any] | BaseModel) -> PutResult:
+        parts = _project_parts(scopes, document)
         if not await project_exists(runtime)(scopes=scopes):
-            project = ProjectCreate(id=scopes.project_id, name=getattr(obj, "name"))  # noqa: B009
+            head = parts[0].rows[0].values
+            project = ProjectCreate(id=scopes.project_id, name=head["name"])
+            written: list[PutResult] = []
+
+            async def populate(access: Access) -> None:
+                written.append(
+                    await _write_difference(access, PROJECT_NODE, scopes.project_id, parts)
+                )
+
             try:
                 await create_project_with(
                     manage, runtime, TenantScope(scopes.tenant_id), project, populate
                 )
-                return _result(PROJECT_NODE, rows)
+                return written[0]
             except ProjectAlreadyExists:
                 pass  # created concurrently meanwhile: replace it like any existing project
-        async with writing(manage, scopes, message=message) as access:
-            removed = await _write_difference(access, PROJECT_NODE, scopes.project_id, rows)
-        await _cascade_removed(runtime, scopes, removed)
-        return _result(PROJECT_NODE, rows)
+        async with writing(manage, scopes, message=f"Put project {scopes.project_id}") as access:
+            result = await _write_difference(access, PROJECT_NODE, scopes.project_id, parts)
+        await _cascade_removed(runtime, scopes, result)
+        return result
 
     return _put
 
 
-def put_full_agent(manage: Db, runtime: Db) -> Callable[..., Awaitable[Document]]:
-    """Curried: create or replace one agent and everything under it; returns it as stored."""
+def put_full_agent(manage: Db, runtime: Db) -> Callable[..., Awaitable[PutResult]]:
+    """Curried: create or replace one agent and everything under it; returns what changed."""
 
-    async def _put(*, scopes: AgentScope, document: Mapping[str, Any] | BaseModel) -> Document:
-        raw = document.model_dump() if isinstance(document, BaseModel) else dict(document)
-        raw.setdefault("id", scopes.agent_id)
-        _, rows = _prepare(AGENT_NODE, scopes, raw, scopes.agent_id)
+    async def _put(*, scopes: AgentScope, document: Mapping[str, Any] | BaseModel) -> PutResult:
+        parts = _agent_parts(scopes, document)
         project = scopes.project()
         async with writing(manage, project, message=f"Put agent {scopes.agent_id}") as access:
             project_key = PROJECT_NODE.entity.scope_key(access.target)
@@ -316,8 +414,8 @@ def put_full_agent(manage: Db, runtime: Db) -> Callable[..., Awaitable[Document]
                 raise NotFound(
                     "project not found", resource="project", key={"project_id": scopes.project_id}
                 )
-            removed = await _write_difference(access, AGENT_NODE, scopes.agent_id, rows)
-        await _cascade_removed(runtime, project, removed)
-        return _result(AGENT_NODE, rows)
+            result = await _write_difference(access, AGENT_NODE, scopes.agent_id, parts)
+        await _cascade_removed(runtime, project, result)
+        return result
 
     return _put
