@@ -10,7 +10,7 @@ from agentfold_core.db.columns import ScopeLevel
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
 from tests.support.entities import AnyEntity, all_entities, functions, ident, scope_key
-from tests.support.graph import Context, Graph, dump, sample_for, scope_for
+from tests.support.graph import Context, Graph, dump, sample_for, scope_for, shown
 from tests.support.samples import OTHER_AGENT, OTHER_BRANCH, OTHER_SUB_AGENT
 
 
@@ -80,10 +80,11 @@ async def test_same_ids_in_two_scopes_are_isolated(
     fns = functions(entity)
     get, list_rows, update, delete = fns.get(db), fns.list(db), fns.update(db), fns.delete(db)
 
-    assert await get(scopes=scope_a, **key_a) == a
-    assert await get(scopes=scope_b, **key_b) == b
-    assert (await list_rows(scopes=scope_a)).data == [a]
-    assert (await list_rows(scopes=scope_b)).data == [b]
+    a_shown, b_shown = shown(entity, a), shown(entity, b)
+    assert shown(entity, await get(scopes=scope_a, **key_a)) == a_shown
+    assert shown(entity, await get(scopes=scope_b, **key_b)) == b_shown
+    assert [shown(entity, r) for r in (await list_rows(scopes=scope_a)).data] == [a_shown]
+    assert [shown(entity, r) for r in (await list_rows(scopes=scope_b)).data] == [b_shown]
     if key_a != key_b:
         # Derived relation ids include the scope ids: B's id means nothing in A.
         assert await get(scopes=scope_a, **key_b) is None
@@ -93,12 +94,12 @@ async def test_same_ids_in_two_scopes_are_isolated(
     updated = await update(scopes=scope_a, data=ctx_a.fill(sample.update), **key_a)
     assert updated is not None
     assert updated.updated_at > a.updated_at
-    assert await get(scopes=scope_b, **key_b) == b
+    assert shown(entity, await get(scopes=scope_b, **key_b)) == b_shown
 
     assert await delete(scopes=scope_a, **key_a) is True
     assert await get(scopes=scope_a, **key_a) is None
-    assert await get(scopes=scope_b, **key_b) == b
-    assert (await list_rows(scopes=scope_b)).data == [b]
+    assert shown(entity, await get(scopes=scope_b, **key_b)) == b_shown
+    assert [shown(entity, r) for r in (await list_rows(scopes=scope_b)).data] == [b_shown]
     assert (await list_rows(scopes=scope_a)).data == []
     assert await delete(scopes=scope_a, **key_a) is False
-    assert await get(scopes=scope_b, **key_b) == b
+    assert shown(entity, await get(scopes=scope_b, **key_b)) == b_shown

@@ -22,6 +22,9 @@ SUBCOMMANDS = (
     "verify",
     "check-references",
 )
+# Messages of the newest revisions (the first line of their docstrings).
+MANAGE_0002 = "List-order indexes on every listed table"
+RUNTIME_0002 = "Tenant-wide API keys with roles; list-order indexes on every listed table"
 # Commands that need both databases at once take no --db.
 BOTH_DATABASES = {"check-references"}
 
@@ -73,29 +76,39 @@ def test_upgrade_current_history_downgrade(
     up = run("db", "upgrade", "--db", "all")
     assert up.status == 0, up.err
     lines = up.out.splitlines()
-    assert lines[0] == "manage: applying 1 revision"
-    assert lines[1].startswith("  [1/1] 0001 initial schema  ")
-    assert lines[2].startswith("manage: upgraded <base> -> 0001 (1 revision in ")
-    assert lines[3] == "runtime: applying 1 revision"
-    assert lines[5].startswith("runtime: upgraded <base> -> 0001 (1 revision in ")
+    assert lines[0] == "manage: applying 2 revisions"
+    assert lines[1].startswith("  [1/2] 0001 initial schema  ")
+    assert lines[2].startswith("  [2/2] 0002 List-order indexes")
+    assert lines[3].startswith("manage: upgraded <base> -> 0002 (2 revisions in ")
+    assert lines[4] == "runtime: applying 2 revisions"
+    assert lines[6].startswith("  [2/2] 0002 Tenant-wide API keys with roles")
+    assert lines[7].startswith("runtime: upgraded <base> -> 0002 (2 revisions in ")
     assert up.err == ""
 
     now = run("db", "current")
     assert now.out.splitlines() == [
-        "manage: 0001 (head) initial schema",
-        "runtime: 0001 (head) initial schema",
+        f"manage: 0002 (head) {MANAGE_0002}",
+        f"runtime: 0002 (head) {RUNTIME_0002}",
     ]
     history = run("db", "history", "--db", "manage", "--indicate-current", "--verbose")
     assert history.out.splitlines()[:2] == [
         "manage:",
-        "  <base> -> 0001 (head, current)  initial schema",
+        f"  0001 -> 0002 (head, current)  {MANAGE_0002}",
     ]
+    assert "  <base> -> 0001  initial schema" in history.out.splitlines()
     assert "migrations/manage/versions/0001_initial_schema.py" in history.out
 
     down = run("db", "downgrade", "--db", "runtime", "-1")
     assert down.status == 0, down.err
     assert down.out.splitlines()[0] == "runtime: reverting 1 revision"
-    assert down.out.splitlines()[-1].startswith("runtime: downgraded 0001 -> <base> (1 revision")
+    assert down.out.splitlines()[-1].startswith("runtime: downgraded 0002 -> 0001 (1 revision")
+    assert run("db", "current", "--db", "runtime").out.splitlines() == [
+        "runtime: 0001 initial schema",
+        "runtime: behind head 0002; run: agentfold db upgrade --db runtime",
+    ]
+    base = run("db", "downgrade", "--db", "runtime", "base")
+    assert base.status == 0, base.err
+    assert base.out.splitlines()[-1].startswith("runtime: downgraded 0001 -> <base> (1 revision")
     assert run("db", "current", "--db", "runtime").out.startswith(
         "runtime: no revision applied (empty database); run: agentfold db upgrade --db runtime"
     )

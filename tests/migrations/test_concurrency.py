@@ -93,14 +93,14 @@ async def test_two_concurrent_upgrades_leave_one_history(
         assert lines, "each process said it was waiting"
         assert all(WAITING in line for line in lines), error
     for role in ("manage", "runtime"):
-        applied = [out for out in outputs if f"{role}: upgraded <base> -> 0001" in out]
-        idle = [out for out in outputs if f"{role}: already at 0001; nothing to do" in out]
+        applied = [out for out in outputs if f"{role}: upgraded <base> -> 0002" in out]
+        idle = [out for out in outputs if f"{role}: already at 0002; nothing to do" in out]
         assert (len(applied), len(idle)) == (1, 1), outputs
 
     for database in (empty.manage, empty.runtime):
         version_table = spec_for(database.role).version_table
         async with database.read() as conn:
             rows = (await conn.execute(text(f"SELECT version_num FROM {version_table}"))).all()
-        assert [row[0] for row in rows] == ["0001"]
+        assert [row[0] for row in rows] == ["0002"]
         assert (await current(database)).at_head
         assert (await check(database)).ok

@@ -137,6 +137,11 @@ def _snapshot(conn: Connection, metadata: MetaData) -> dict[str, Any]:
                 (uq["name"] or "", tuple(uq["column_names"]))
                 for uq in inspector.get_unique_constraints(name)
             ),
+            # Autogenerate and `check` do not compare CHECK constraints: this does.
+            "checks": sorted(
+                (ck["name"] or "", " ".join(str(ck["sqltext"]).split()))
+                for ck in inspector.get_check_constraints(name)
+            ),
         }
     if conn.dialect.name == "sqlite":
         rows = conn.execute(text("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'"))

@@ -18,6 +18,7 @@ from agentfold_core.migrations import (
     verify_schema,
 )
 from tests.migrations.conftest import Agentfold
+from tests.migrations.test_cli import RUNTIME_0002
 from tests.support.databases import TestDatabases
 
 
@@ -71,9 +72,14 @@ async def test_verify_reports_a_missing_table_and_column_precisely(
 
 async def test_verify_reports_revisions_not_applied(empty: TestDatabases) -> None:
     report = await inspect_schema(empty.runtime)
-    assert report.missing_revisions == (("0001", "initial schema"),)
+    assert report.missing_revisions == (
+        ("0001", "initial schema"),
+        ("0002", RUNTIME_0002),
+    )
     assert "tenants" in report.missing_tables
-    assert "revisions not applied: 0001 (initial schema)" in report.problems()
+    assert (
+        f"revisions not applied: 0001 (initial schema), 0002 ({RUNTIME_0002})" in report.problems()
+    )
     assert report.fix_command == "agentfold db upgrade --db runtime"
     # Read-only: inspecting created nothing.
     assert (await current(empty.runtime)).revisions == ()
@@ -88,7 +94,7 @@ async def test_verify_reports_a_revision_unknown_to_this_version(empty: TestData
     assert report.problems() == [
         "the database is at revision 0042, which this version of agentfold does not know"
     ]
-    assert "agentfold db downgrade --db runtime 0001" in report.fix_command
+    assert "agentfold db downgrade --db runtime 0002" in report.fix_command
 
 
 async def test_verify_does_not_create_a_missing_sqlite_file(tmp_path: Path) -> None:
@@ -115,10 +121,10 @@ def test_cli_verify_names_the_fix(
     path = empty.runtime_url.removeprefix("sqlite+aiosqlite:///")
     missing_file = [f"  - the database file {path} does not exist"]
     assert result.out.splitlines() == [
-        "manage: ready (at 0001)",
+        "manage: ready (at 0002)",
         "runtime: not ready",
         *(missing_file if empty.backend == "sqlite" else []),
-        "  - revisions not applied: 0001 (initial schema)",
+        f"  - revisions not applied: 0001 (initial schema), 0002 ({RUNTIME_0002})",
         "  - missing tables: api_keys, context_cache, conversations, events, feedback, "
         "ledger_artifacts, messages, project_metadata, task_relations, tasks, tenants, "
         "trigger_invocations",

@@ -252,6 +252,13 @@ def dump(row: SQLModel) -> dict[str, Any]:
     return row.model_dump()
 
 
+def shown(entity: AnyEntity, row: SQLModel | None) -> dict[str, Any] | None:
+    """What public reads return of ``row``: every column but the secrets (API key hashes)."""
+    if row is None:
+        return None
+    return {k: v for k, v in dump(row).items() if k not in entity.traits.secrets}
+
+
 def expected_fields(entity: AnyEntity, payload: Mapping[str, Any]) -> dict[str, Any]:
     """What the given payload fields read back as (validated like create validates)."""
     validated = entity.models.api_insert.model_validate(dict(payload)).model_dump()

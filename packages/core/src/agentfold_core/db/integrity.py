@@ -41,6 +41,7 @@ def classify(exc: DBAPIError, *, resource: str, key: dict[str, Any]) -> Exceptio
         state in (_NOT_NULL, _CHECK, _TOO_LONG, _BAD_TEXT)
         or isinstance(exc, DataError)
         or "NOT NULL constraint failed" in text
+        or "CHECK constraint failed" in text
     ):
         return ValidationFailed(
             f"{resource} is not valid: {text.splitlines()[0]}", errors=(), **context

@@ -52,6 +52,7 @@ from agentfold_core.db.fields import (
 from agentfold_core.db.foreign_keys import install_sqlite_set_null_triggers
 from agentfold_core.db.foreign_keys import manage_parent as parent
 from agentfold_core.db.foreign_keys import manage_reference as reference
+from agentfold_core.db.list_order import add_list_order_indexes
 
 SKILL_NAME_PATTERN = r"^[a-z0-9-]+$"
 SKILL_NAME_MAX_LENGTH = 64
@@ -518,3 +519,4 @@ class Trigger(TriggerRow, ManageBase, table=True):
 
 
 install_sqlite_set_null_triggers(ManageBase.metadata)
+add_list_order_indexes(ManageBase)

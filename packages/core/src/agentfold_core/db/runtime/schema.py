@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
 
 from agentfold_core.content import JsonObject, MessageContent, MessagePart, ResolvedRef
 from agentfold_core.db.base import RuntimeBase
@@ -25,6 +26,7 @@ from agentfold_core.db.columns import (
     Timestamps,
 )
 from agentfold_core.db.fields import (
+    IMMUTABLE,
     json_field,
     name_field,
     reference_field,
@@ -35,6 +37,8 @@ from agentfold_core.db.fields import (
 )
 from agentfold_core.db.foreign_keys import runtime_parent as parent
 from agentfold_core.db.foreign_keys import runtime_reference as reference
+from agentfold_core.db.list_order import add_list_order_indexes
+from agentfold_core.db.types import UTCDateTime
 
 TaskStatus = Literal["pending", "working", "input_required", "completed", "failed", "canceled"]
 
@@ -65,20 +69,64 @@ class ProjectMetadata(ProjectMetadataRow, RuntimeBase, table=True):
     __table_args__ = (parent("tenant"),)
 
 
-class ApiKeyRow(Timestamps, Identified, TenantKey):
-    """An API key: only its public id, prefix and scrypt hash are stored."""
+ApiKeyRole = Literal["admin", "editor", "viewer", "runner"]
+KeyBinding = Literal["required", "optional", "forbidden"]
+
+# What each role is bound to: (project_id, agent_id). An admin key covers the whole
+# tenant; editor and viewer keys one project; a runner key one project, optionally one
+# agent. Checked on issue (field errors) and by the CHECK constraint below, which says
+# the same (a test compares the two; revisions spell the SQL out).
+API_KEY_ROLE_BINDINGS: dict[str, tuple[KeyBinding, KeyBinding]] = {
+    "admin": ("forbidden", "forbidden"),
+    "editor": ("required", "forbidden"),
+    "viewer": ("required", "forbidden"),
+    "runner": ("required", "optional"),
+}
+API_KEY_ROLE_BINDING_CHECK = (
+    "(role = 'admin' AND project_id IS NULL AND agent_id IS NULL)"
+    " OR (role IN ('editor', 'viewer') AND project_id IS NOT NULL AND agent_id IS NULL)"
+    " OR (role = 'runner' AND project_id IS NOT NULL)"
+)
+
+
+class ApiKeyPublicFields(SQLModel):
+    """Columns of an API key shown before its secret (see ``ApiKeyRow``)."""
 
     name: str | None = name_field(required=False)
     public_id: str = string_field(64, default=..., server_generated=True)
+
+
+class ApiKeySecretFields(SQLModel):
+    """The stored hash of an API key: never returned by reads."""
+
     key_hash: str = secret_field()
+
+
+class ApiKeyBindingFields(SQLModel):
+    """Columns of an API key shown after its secret: binding, role and lifetime."""
+
     key_prefix: str = string_field(32, default=..., server_generated=True)
-    # A key stays bound to what it was issued for; rebinding means a new key.
-    project_id: str = reference_field(required=True, immutable=True)
+    # A key stays bound to what it was issued for; rebinding means a new key. Admin keys
+    # are tenant-wide: no project.
+    project_id: str | None = reference_field(immutable=True)
     agent_id: str | None = reference_field(immutable=True)
-    role: Literal["admin", "member", "run"] = string_field(32, default="run")
+    role: ApiKeyRole = string_field(32, default="runner")
     expires_at: datetime | None = timestamp_field()
     last_used_at: datetime | None = timestamp_field()
-    revoked_at: datetime | None = timestamp_field()
+    # Set by revoke_api_key only: revocation is final, so no update may change it.
+    revoked_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, sa_column_kwargs={"info": {IMMUTABLE: True}}
+    )
+
+
+class ApiKeyPublic(ApiKeyBindingFields, ApiKeyPublicFields, Timestamps, Identified, TenantKey):
+    """What reads return of an API key: every column but the secret hash."""
+
+
+class ApiKeyRow(
+    ApiKeyBindingFields, ApiKeySecretFields, ApiKeyPublicFields, Timestamps, Identified, TenantKey
+):
+    """An API key: only its public id, prefix and scrypt hash are stored."""
 
 
 class ApiKey(ApiKeyRow, RuntimeBase, table=True):
@@ -87,9 +135,11 @@ class ApiKey(ApiKeyRow, RuntimeBase, table=True):
     __tablename__ = "api_keys"
     __table_args__ = (
         parent("tenant"),
-        # Bound to a project of the same tenant; deleting the project revokes by cascade.
+        # Bound to a project of the same tenant (admin keys to none); deleting the
+        # project deletes its keys by cascade.
         reference("project_metadata", "project_id", within="tenant"),
         UniqueConstraint("tenant_id", "public_id"),
+        CheckConstraint(API_KEY_ROLE_BINDING_CHECK, name="role_binding"),
         # Authentication looks a key up by public id alone, before the tenant is known.
         Index("ix_api_keys_public_id_lookup", "public_id"),
     )
@@ -294,3 +344,6 @@ class TriggerInvocation(TriggerInvocationRow, RuntimeBase, table=True):
         parent("project"),
         Index(None, "tenant_id", "project_id", "agent_id", "trigger_id", "created_at"),
     )
+
+
+add_list_order_indexes(RuntimeBase)
