@@ -12,9 +12,20 @@ Headers = dict[str, str]
 
 
 class Content(BaseModel):
-    """Base of JSON column content: unknown keys are rejected."""
+    """Base of JSON column content: unknown keys are rejected.
 
-    model_config = ConfigDict(extra="forbid")
+    A field with an alias (``ToolOverride.schema``) is stored under its alias, the name
+    callers write, so that what is stored validates again when read back. Non-finite
+    floats encode as ``NaN``/``Infinity`` (not ``null``), as they would be stored, so
+    the JSON bounds (``db/limits.py``) see and refuse them.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        serialize_by_alias=True,
+        validate_by_name=True,
+        ser_json_inf_nan="constants",
+    )
 
 
 class ModelSetting(Content):
@@ -175,7 +186,7 @@ class ResolvedRef(Content):
 class MessagePart(BaseModel):
     """One part of a message (text, data or file); kinds beyond these pass through."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", ser_json_inf_nan="constants")
 
     kind: Literal["text", "data", "file"]
     text: str | None = None

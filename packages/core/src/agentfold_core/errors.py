@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 
 class AgentfoldError(Exception):
@@ -38,20 +38,53 @@ class InvalidReference(AgentfoldError):
     code = "invalid_reference"
 
 
-class FieldError(dict[str, Any]):
-    """One failing field: ``{"field": "a.b", "message": "...", "type": "..."}``."""
+class FieldError(TypedDict):
+    """One failing field: ``{"field": "a.b", "message": "...", "type": "..."}``.
+
+    ``field`` is the dotted path of the value ("" for the input as a whole), ``type`` a
+    stable machine-readable code (pydantic's error types, ``nul_character``...).
+    """
+
+    field: str
+    message: str
+    type: str
+
+
+# What an entry given without a ``type`` gets (see ``ValidationFailed``).
+UNTYPED = "invalid"
+
+
+def field_error(field: str, message: str, type: str) -> FieldError:
+    """One entry of ``ValidationFailed.errors``; every key is required."""
+    return {"field": field, "message": message, "type": type}
+
+
+def _complete(entry: Mapping[str, Any], default_message: str) -> FieldError:
+    return field_error(
+        str(entry.get("field", "")),
+        str(entry.get("message") or default_message),
+        str(entry.get("type") or UNTYPED),
+    )
 
 
 class ValidationFailed(AgentfoldError):
-    """Input did not pass validation; ``errors`` lists each failing field."""
+    """Input did not pass validation; ``errors`` lists each failing field.
+
+    Build entries with ``field_error``. Every entry ends up with ``field``, ``message``
+    and ``type``: an entry given as a plain mapping without one of them gets ``""``,
+    the error's message or ``"invalid"`` respectively.
+    """
 
     code = "validation_failed"
 
     def __init__(
-        self, message: str, errors: Sequence[Mapping[str, Any]] = (), **context: Any
+        self,
+        message: str,
+        errors: Sequence[FieldError | Mapping[str, Any]] = (),
+        **context: Any,
     ) -> None:
         super().__init__(message, **context)
-        self.errors = [FieldError(e) for e in errors]
+        self.errors: list[FieldError] = [_complete(e, message) for e in errors]
 
 
 class InvalidRef(ValidationFailed):

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, Column, String, Text
 from sqlmodel import Field
 
+from agentfold_core.db.limits import check_json_value, check_text_value
 from agentfold_core.db.types import JSONContent, UTCDateTime, utcnow
 from agentfold_core.ids import ID_MAX_LENGTH, check_id
 from agentfold_core.scopes import check_ref
@@ -23,6 +24,23 @@ PROMPT_MAX_LENGTH = 200_000
 
 ResourceId = Annotated[str, AfterValidator(check_id)]
 RefName = Annotated[str, AfterValidator(check_ref)]
+
+# Refinements every column of a kind gets on input, whichever helper (or none) declared
+# it: no NUL in text; bounded, portable JSON (db/limits.py says why and how much).
+NO_NUL = AfterValidator(check_text_value)
+BOUNDED_JSON = AfterValidator(check_json_value)
+
+
+def column_refinements(column: Column[Any] | None) -> tuple[Any, ...]:
+    """The refinements the validation generator adds to input fields of ``column``."""
+    if column is None:
+        return ()
+    if isinstance(column.type, JSON):
+        return (BOUNDED_JSON,)
+    if isinstance(column.type, String):  # Text, VARCHAR, enums stored as strings
+        return (NO_NUL,)
+    return ()
+
 
 # Keys of Column.info read by the validation generator.
 SERVER_GENERATED = "server_generated"

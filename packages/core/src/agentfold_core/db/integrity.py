@@ -8,11 +8,18 @@ from typing import Any
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from agentfold_core.errors import Conflict, InvalidReference, ValidationFailed
+from agentfold_core.errors import (
+    Conflict,
+    FieldError,
+    InvalidReference,
+    ValidationFailed,
+    field_error,
+)
 
 # PostgreSQL SQLSTATE codes.
 _UNIQUE, _FOREIGN_KEY, _NOT_NULL, _CHECK = "23505", "23503", "23502", "23514"
 _TOO_LONG, _BAD_TEXT = "22001", "22P02"
+_SQLITE_NOT_NULL = "NOT NULL constraint failed:"
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
@@ -22,6 +29,17 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 def _constraint(exc: DBAPIError) -> str | None:
     diag = getattr(exc.orig, "diag", None)
     return getattr(diag, "constraint_name", None)
+
+
+def _field_error(exc: DBAPIError, state: str | None, text: str, summary: str) -> FieldError:
+    """The one entry a driver error gives: the column when the driver names it."""
+    if state == _NOT_NULL or _SQLITE_NOT_NULL in text:
+        # PostgreSQL names the column in its diagnostics; SQLite says "...: table.column".
+        column = getattr(getattr(exc.orig, "diag", None), "column_name", None)
+        if not column and _SQLITE_NOT_NULL in text:
+            column = text.split(_SQLITE_NOT_NULL, 1)[1].split()[0].rpartition(".")[2]
+        return field_error(column or "", "must not be null", "not_null")
+    return field_error("", summary, "database")
 
 
 def classify(exc: DBAPIError, *, resource: str, key: dict[str, Any]) -> Exception | None:
@@ -40,11 +58,14 @@ def classify(exc: DBAPIError, *, resource: str, key: dict[str, Any]) -> Exceptio
     if (
         state in (_NOT_NULL, _CHECK, _TOO_LONG, _BAD_TEXT)
         or isinstance(exc, DataError)
-        or "NOT NULL constraint failed" in text
+        or _SQLITE_NOT_NULL in text
         or "CHECK constraint failed" in text
     ):
+        summary = (text.splitlines() or ["the database refused the value"])[0]
         return ValidationFailed(
-            f"{resource} is not valid: {text.splitlines()[0]}", errors=(), **context
+            f"{resource} is not valid: {summary}",
+            errors=[_field_error(exc, state, text, summary)],
+            **context,
         )
     return None
 

@@ -1,7 +1,9 @@
 """The one generator of validation models: Select, Insert, Update and their Api variants.
 
 Refinements (id rules, lengths, enums, JSON content types) live on the row classes
-beside the columns; the generator copies them, so they are declared exactly once.
+beside the columns; the generator copies them, so they are declared exactly once. Input
+models also get the refinements of the column's kind (``db.fields.column_refinements``:
+no NUL in text, bounded JSON), so no table can leave them out.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic.fields import FieldInfo
 from sqlmodel import Field, SQLModel
 
-from agentfold_core.db.traits import TableTraits, table_traits
+from agentfold_core.db.fields import column_refinements
+from agentfold_core.db.traits import TableTraits, sa_table, table_traits
 from agentfold_core.ids import generate_id
 
 RowT = TypeVar("RowT", bound=SQLModel)
@@ -36,10 +39,13 @@ class ModelSet(Generic[RowT]):
     api_update: type[BaseModel]
 
 
-def _field_spec(info: FieldInfo, *, optional: bool = False) -> tuple[Any, FieldInfo]:
+def _field_spec(
+    info: FieldInfo, *, optional: bool = False, refinements: tuple[Any, ...] = ()
+) -> tuple[Any, FieldInfo]:
     # Pydantic keeps constraints as metadata; SQLModel adds its own column metadata,
     # which means nothing to validation and is dropped.
     metadata = [m for m in info.metadata if not type(m).__module__.startswith("sqlmodel")]
+    metadata.extend(refinements)
     annotation: Any = info.annotation
     if metadata:
         annotation = Annotated[(annotation, *metadata)]
@@ -63,14 +69,16 @@ def generate_models(table: type[RowT]) -> ModelSet[RowT]:
     traits = table_traits(table)
     fields = row.model_fields
     base = table.__name__
+    columns = sa_table(table).c
+    refine = {n: column_refinements(columns.get(n)) for n in fields}
 
-    insert_fields = {n: _field_spec(f) for n, f in fields.items()}
+    insert_fields = {n: _field_spec(f, refinements=refine[n]) for n, f in fields.items()}
     if traits.derived_id:
-        insert_fields["id"] = _field_spec(fields["id"], optional=True)
+        insert_fields["id"] = _field_spec(fields["id"], optional=True, refinements=refine["id"])
 
     immutable = {*traits.scope_columns, "id", "created_at", *traits.natural_key, *traits.immutable}
     update_fields = {
-        n: _field_spec(f, optional=True)
+        n: _field_spec(f, optional=True, refinements=refine[n])
         for n, f in fields.items()
         if n not in immutable and n not in traits.server_generated
     }

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from agentfold_core.errors import ValidationFailed
+from agentfold_core.errors import ValidationFailed, field_error
 
 Data = Mapping[str, Any] | BaseModel
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -20,11 +20,11 @@ def validation_failed(
 ) -> ValidationFailed:
     """A domain error listing each failing field of a pydantic error (under ``prefix``)."""
     errors = [
-        {
-            "field": ".".join(str(p) for p in (*((prefix,) if prefix else ()), *e["loc"])),
-            "message": e["msg"],
-            "type": e["type"],
-        }
+        field_error(
+            ".".join(str(p) for p in (*((prefix,) if prefix else ()), *e["loc"])),
+            e["msg"],
+            e["type"],
+        )
         for e in exc.errors(include_url=False, include_input=False)
     ]
     return ValidationFailed(message or f"invalid {resource}", errors=errors, resource=resource)

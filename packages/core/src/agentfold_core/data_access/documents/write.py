@@ -200,10 +200,23 @@ def _flatten(
             _flatten(child, item, base, link_path, sub, out, references)
 
 
+def _part(node: Node, base: Base, where: str, raw: Any) -> _Part:
+    """One part of a document, validated and flattened; memoised by its JSON."""
+    try:
+        serialised = pydantic_core.to_json(raw)
+    except (pydantic_core.PydanticSerializationError, ValueError):
+        # Not plain JSON data (or too deep to encode): validation says what is wrong.
+        return _build_part(node, base, where, raw)
+    return _cached_part(node, base, where, serialised)
+
+
 @lru_cache(maxsize=_PART_CACHE_SIZE)
-def _part(node: Node, base: Base, where: str, raw_json: bytes) -> _Part:
-    """Validate and flatten one part of a document (pure, so memoised by its JSON)."""
-    raw = _with_ids(node, json.loads(raw_json))
+def _cached_part(node: Node, base: Base, where: str, serialised: bytes) -> _Part:
+    return _build_part(node, base, where, json.loads(serialised))
+
+
+def _build_part(node: Node, base: Base, where: str, raw: Any) -> _Part:
+    raw = _with_ids(node, raw)
     try:
         obj = document_model(node).model_validate(raw).model_dump()
     except PydanticValidationError as exc:
@@ -215,16 +228,6 @@ def _part(node: Node, base: Base, where: str, raw_json: bytes) -> _Part:
     for row in rows:
         keys[row.node.entity.table.name].add(tuple(row.values[c] for c in _primary_key(row.node)))
     return _Part(tuple(rows), {t: frozenset(k) for t, k in keys.items()}, tuple(references))
-
-
-def _serialised(value: Any) -> bytes:
-    try:
-        return pydantic_core.to_json(value)
-    except pydantic_core.PydanticSerializationError as exc:
-        raise ValidationFailed(
-            "document is not JSON data",
-            errors=[{"field": "", "message": str(exc), "type": "json"}],
-        ) from exc
 
 
 def _check_references(parts: Iterable[_Part], root: Node, partial: frozenset[str]) -> None:
@@ -270,13 +273,11 @@ def _project_parts(scopes: ProjectScope, document: Mapping[str, Any] | BaseModel
     agents = raw.pop("agents", {})
     if not isinstance(agents, Mapping) or not all(isinstance(a, Mapping) for a in agents.values()):
         # Not a map of objects: let the generated model say precisely what is wrong.
-        _part(PROJECT_NODE, (), "", _serialised({**raw, "agents": agents}))
+        _build_part(PROJECT_NODE, (), "", {**raw, "agents": agents})
     base = tuple(resolve(scopes).columns().items())
-    parts = [_part(PROJECT_NODE, base, "", _serialised(raw))]
+    parts = [_part(PROJECT_NODE, base, "", raw)]
     for agent_id, agent in agents.items():
-        parts.append(
-            _part(AGENT_NODE, base, f"agents.{agent_id}", _serialised({**agent, "id": agent_id}))
-        )
+        parts.append(_part(AGENT_NODE, base, f"agents.{agent_id}", {**agent, "id": agent_id}))
     _check_references(parts, PROJECT_NODE, frozenset())
     return parts
 
@@ -287,7 +288,7 @@ def _agent_parts(scopes: AgentScope, document: Mapping[str, Any] | BaseModel) ->
     if raw["id"] != scopes.agent_id:
         raise _key_mismatch("id", scopes.agent_id, "id (the id in the path)")
     base = tuple(resolve(scopes.project()).columns().items())
-    parts = [_part(AGENT_NODE, base, "", _serialised(raw))]
+    parts = [_part(AGENT_NODE, base, "", raw)]
     _check_references(parts, AGENT_NODE, frozenset({AGENT_NODE.entity.table.name}))
     return parts
 
