@@ -284,11 +284,17 @@ async def bench_backend(
     edit_scope = ProjectScope(TENANT, EDITED)
 
     with _step(f"import 1x, {large_x}, {large_x} (edited)"):
-        check_import(small_doc, await put(scopes=small_scope, document=small_doc))
-        check_import(large_doc, await put(scopes=large_scope, document=large_doc))
-        check_import(edit_docs[1], await put(scopes=edit_scope, document=edit_docs[1]))
+        for doc, scope in (
+            (small_doc, small_scope),
+            (large_doc, large_scope),
+            (edit_docs[1], edit_scope),
+        ):
+            await put(scopes=scope, document=doc)
+            check_import(doc, await read(scopes=scope))
         before = await read(scopes=large_scope)
-        if await put(scopes=large_scope, document=large_doc) != before:
+        if (await put(scopes=large_scope, document=large_doc)).changed:
+            raise SystemExit("an unchanged put wrote something")
+        if await read(scopes=large_scope) != before:
             raise SystemExit("an unchanged put changed the document")
     small_rows = await row_counts(manage, SMALL)
     large_rows = await row_counts(manage, LARGE)
@@ -314,11 +320,10 @@ async def bench_backend(
     async def one_agent_change() -> float:
         document = edit_docs[next(edits) % 2]
         start = time.perf_counter_ns()
-        stored = await put(scopes=edit_scope, document=document)
+        result = await put(scopes=edit_scope, document=document)
         elapsed = (time.perf_counter_ns() - start) / 1000
-        agent_id = f"{EDIT_AGENT}-{scale // 2}"
-        if stored["agents"][agent_id]["prompt"] != document["agents"][agent_id]["prompt"]:
-            raise SystemExit("the one-agent change was not stored")
+        if (result.created, result.updated, result.deleted) != ({}, {"agents": 1}, {}):
+            raise SystemExit(f"the one-agent change wrote {result}")
         return elapsed
 
     get, page = get_agent(manage), list_agents(manage)

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -90,8 +90,17 @@ def _tree_query(root: Node, dialect: Dialect) -> _TreeQuery:
                 key["agent_id"] = "root_id"
         where = and_(*(table.c[c] == bindparam(b) for c, b in key.items()))
         node_json = _row_json(node, dialect.name)
-        parts.append(select(literal_column(str(index)), node_json).where(where))
-    compiled = union_all(*parts).compile(dialect=dialect)
+        parts.append(
+            select(literal_column(str(index)).label("n"), node_json.label("r")).where(where)
+        )
+    # The rows come back as one JSON array of [node index, row] pairs: one value for
+    # the driver to fetch and one parse, whatever the size of the project.
+    rows = union_all(*parts).subquery("t")
+    if dialect.name == "sqlite":
+        pairs = func.json_group_array(func.json_array(rows.c.n, func.json(rows.c.r)))
+    else:
+        pairs = func.json_agg(func.json_build_array(rows.c.n, rows.c.r))
+    compiled = select(pairs).compile(dialect=dialect)
     positional = tuple(compiled.positiontup or ()) if compiled.positional else None
     return _TreeQuery(str(compiled), positional)
 
@@ -117,9 +126,10 @@ async def read_rows(access: Access, root: Node, root_id: str) -> Rows:
     rows: Rows = {node: defaultdict(list) for node in nodes}
     booleans = {node: _boolean_columns(node) for node in nodes}
     result = await access.conn.exec_driver_sql(query.sql, query.params(values))
-    for index, raw in cast(list[tuple[Any, Any]], result.all()):
+    raw = result.scalar_one()
+    pairs: list[tuple[int, dict[str, Any]]] = json.loads(raw) if isinstance(raw, str) else raw
+    for index, data in pairs or ():
         node = nodes[int(index)]
-        data: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
         for name in booleans[node]:
             if data.get(name) is not None:
                 data[name] = bool(data[name])  # SQLite's JSON has no booleans
