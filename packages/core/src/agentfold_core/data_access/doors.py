@@ -101,12 +101,20 @@ class Unit:
 
     async def enter(self, scope: TenantScope) -> Target:
         """Resolve ``scope`` for this unit, which never crosses tenants."""
+        await self.bind(scope.tenant_id)
+        target = resolve(scope)
+        if self.writes and target not in self.targets:
+            self.targets.append(target)
+        return target
+
+    async def bind(self, tenant_id: str) -> None:
+        """Confine the unit to ``tenant_id`` (listeners begin a writing unit here)."""
         if self.tenant_id is None:
-            self.tenant_id = scope.tenant_id
+            self.tenant_id = tenant_id
             if self.writes:
                 for listener in _listeners(self.database):
                     await listener.begin(self)
-        elif scope.tenant_id != self.tenant_id:
+        elif tenant_id != self.tenant_id:
             raise ValidationFailed(
                 "one unit of work cannot span two tenants",
                 errors=[
@@ -117,10 +125,6 @@ class Unit:
                     }
                 ],
             )
-        target = resolve(scope)
-        if self.writes and target not in self.targets:
-            self.targets.append(target)
-        return target
 
     async def finish(self) -> None:
         """Run the deferred checks, then the before-commit hooks and listeners."""
@@ -197,13 +201,12 @@ async def writing(
 ) -> AsyncIterator[Access]:
     """The write door: a transaction confined to ``scope``'s tenant.
 
-    Given a ``Database``, the transaction is this call's own: listeners begin it, the
-    deferred checks, hooks and listeners end it, and it commits on success and rolls
-    back on any error. Given a writing ``Unit``, the call joins its transaction.
+    Given a ``Database`` or a reading ``session``, the transaction is this call's own:
+    listeners begin it, the deferred checks, hooks and listeners end it, and it
+    commits on success and rolls back on any error. Given a writing ``Unit``, the call
+    joins its transaction.
     """
-    if isinstance(db, Unit):
-        if not db.writes:
-            raise TypeError("cannot write through a reading unit of work")
+    if isinstance(db, Unit) and db.writes:
         target = await db.enter(scope)
         if db.author is None:
             db.author = author
@@ -218,10 +221,26 @@ async def writing(
 
 @asynccontextmanager
 async def transaction(
-    db: Database, *, author: str | None = None, message: str | None = None
+    db: Db, *, author: str | None = None, message: str | None = None
 ) -> AsyncIterator[Unit]:
-    """A writing unit of work for several calls: ``async with transaction(manage) as
-    unit: await create_agent(unit)(...)``; commits once at the end."""
+    """A writing unit of work for several calls, committed once at the end::
+
+        async with transaction(manage, message="Reorganise triage") as unit:
+            await create_agent(unit)(...)
+            await update_agent(unit)(...)
+
+    Given a reading unit (``session``), the transaction runs on its held connection.
+    """
+    if isinstance(db, Unit):
+        if db.writes:
+            raise TypeError("already inside a write transaction: pass the unit itself")
+        async with db.database.write_on(db.conn) as conn:
+            unit = Unit(db.database, conn, writes=True, author=author, message=message)
+            if db.tenant_id is not None:
+                await unit.bind(db.tenant_id)
+            yield unit
+            await unit.finish()
+        return
     async with db.write() as conn:
         unit = Unit(db, conn, writes=True, author=author, message=message)
         yield unit

@@ -24,6 +24,9 @@ _DRIVERS: dict[str, Backend] = {"sqlite+aiosqlite": "sqlite", "postgresql+psycop
 # Execution options read by the ``begin`` listener: how to open a transaction.
 _WRITE_OPTION = "agentfold_write"
 _SNAPSHOT_OPTION = "agentfold_snapshot"
+# Connections of plain reads: SQLAlchemy's implicit transaction sends no BEGIN, so a
+# read on its own is its statement alone (no BEGIN, no ROLLBACK round trips).
+_PLAIN_OPTION = "agentfold_plain_read"
 WRITE_OPTION = _WRITE_OPTION
 # Connections run in autocommit at the driver on both backends, so a plain read sends
 # its statement alone (no BEGIN, no ROLLBACK, no isolation switch per checkout); a
@@ -82,6 +85,18 @@ class Database:
     engine: AsyncEngine
     # Door listeners (``data_access.doors``): they take part in every write transaction.
     listeners: list[Any] = field(default_factory=list, compare=False, hash=False)
+    # The same pool with the options of each kind of use, set once rather than per call.
+    _plain: AsyncEngine = field(init=False, repr=False, compare=False, hash=False)
+    _snapshot: AsyncEngine = field(init=False, repr=False, compare=False, hash=False)
+    _writer: AsyncEngine = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        for name, option in (
+            ("_plain", _PLAIN_OPTION),
+            ("_snapshot", _SNAPSHOT_OPTION),
+            ("_writer", _WRITE_OPTION),
+        ):
+            object.__setattr__(self, name, self.engine.execution_options(**{option: True}))
 
     @asynccontextmanager
     async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -90,14 +105,13 @@ class Database:
         With ``snapshot`` every statement sees one consistent state (a read-only
         transaction, rolled back on exit); without it each statement stands alone.
         """
-        async with self.engine.connect() as conn:
-            if not snapshot:
+        if not snapshot:
+            async with self._plain.connect() as conn:
                 yield conn
-                return
-            await conn.execution_options(**{_SNAPSHOT_OPTION: True})
-            async with conn.begin() as transaction:
-                yield conn
-                await transaction.rollback()
+            return
+        async with self._snapshot.connect() as conn, conn.begin() as transaction:
+            yield conn
+            await transaction.rollback()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -105,10 +119,18 @@ class Database:
 
         Only the write door (``data_access.doors``) and migrations open one.
         """
-        async with self.engine.connect() as conn:
-            await conn.execution_options(**{_WRITE_OPTION: True})
+        async with self._writer.connect() as conn, conn.begin():
+            yield conn
+
+    @asynccontextmanager
+    async def write_on(self, conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on a connection already held (a request's connection)."""
+        await conn.execution_options(**{_WRITE_OPTION: True})
+        try:
             async with conn.begin():
                 yield conn
+        finally:
+            await conn.execution_options(**{_WRITE_OPTION: False})
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -176,6 +198,8 @@ def _begin_explicitly(engine: AsyncEngine, backend: Backend) -> None:
             kind = "write"
         elif options.get(_SNAPSHOT_OPTION, False):
             kind = "snapshot"
+        elif options.get(_PLAIN_OPTION, False):
+            return  # an implicit transaction of a plain read: nothing to send
         else:
             kind = "plain"
         conn.exec_driver_sql(_BEGIN[(backend, kind)])
