@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +236,7 @@ async def _bench_backend(
             "agentfold": lambda: get(scopes=scope, agent_id="agent-042"),
             "agentfold_held": lambda: get_agent(unit)(scopes=scope, agent_id="agent-042"),
             **{
-                name: (lambda side=side: side.fetch_one(get_sql, (*key, "agent-042")))
+                name: partial(side.fetch_one, get_sql, (*key, "agent-042"))
                 for name, side in sides.items()
             },
         },
@@ -252,10 +253,7 @@ async def _bench_backend(
         {
             "agentfold": lambda: page(scopes=scope, page=2, limit=20),
             "agentfold_held": lambda: list_agents(unit)(scopes=scope, page=2, limit=20),
-            **{
-                name: (lambda side=side: side.fetch_all(page_sql, key))
-                for name, side in sides.items()
-            },
+            **{name: partial(side.fetch_all, page_sql, key) for name, side in sides.items()},
         },
         iterations,
     )
@@ -310,7 +308,7 @@ async def _bench_backend(
     results["get_full_project"] = await _compare(
         {
             "agentfold": lambda: full(scopes=full_scope),
-            **{name: (lambda side=side: side.fetch_many(queries)) for name, side in sides.items()},
+            **{name: partial(side.fetch_many, queries) for name, side in sides.items()},
         },
         max(iterations // 4, 50),
     )

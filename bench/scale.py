@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.project_document import realistic_project
 
 from agentfold_core.data_access.documents import get_full_project, put_full_project
+from agentfold_core.data_access.doors import reading, reading_system
 from agentfold_core.data_access.manage.agents import get_agent, list_agents
 from agentfold_core.data_access.project_lifecycle import delete_project
 from agentfold_core.db.engine import Database, create_database
@@ -171,10 +172,11 @@ async def row_counts(manage: Database, project_id: str) -> RowCounts:
     """Count the project's rows in every manage table."""
     counts: dict[str, int] = {}
     per_agent: set[str] = set()
-    async with manage.read(snapshot=True) as conn:
+    async with reading(manage, ProjectScope(TENANT, project_id), snapshot=True) as access:
+        conn = access.conn
         for table in await conn.run_sync(_project_tables):
             sql = text(
-                f'SELECT count(*) FROM "{table.name}"'
+                f'SELECT count(*) FROM "{table.name}"'  # noqa: S608 - identifiers from the metadata
                 f' WHERE tenant_id = :t AND "{table.project_column}" = :p'
             )
             value = int((await conn.execute(sql, {"t": TENANT, "p": project_id})).scalar_one())
@@ -300,8 +302,8 @@ async def bench_backend(
     large_rows = await row_counts(manage, LARGE)
     check_scaled_counts(small_rows, large_rows, scale)
     if manage.backend == "postgresql":
-        async with manage.read() as conn:
-            await conn.exec_driver_sql("ANALYZE")  # planner statistics of the new rows
+        async with reading_system(manage) as access:
+            await access.conn.exec_driver_sql("ANALYZE")  # planner statistics of the new rows
 
     fresh_ids = count()
 

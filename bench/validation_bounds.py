@@ -92,7 +92,7 @@ def _document_model(node: Node, api_insert: Callable[[Node], type[BaseModel]]) -
         sub = _document_model(child, api_insert)
         kind = dict[str, sub] if child.keyed else list[sub]  # type: ignore[valid-type]
         fields[child.key] = (kind, Field(default_factory=dict if child.keyed else list))
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"Bench{node.entity.table.name}", __config__=ConfigDict(extra="forbid"), **fields
     )
 
@@ -100,7 +100,7 @@ def _document_model(node: Node, api_insert: Callable[[Node], type[BaseModel]]) -
 def _table_class(node: Node) -> type[SQLModel]:
     for mapper in ManageBase._sa_registry.mappers:
         if mapper.class_.__table__ is node.entity.table:
-            return mapper.class_  # type: ignore[no-any-return]
+            return mapper.class_
     raise LookupError(node.entity.table.name)
 
 

@@ -5,12 +5,10 @@ convention of agentfold_core.db.base). Version table: alembic_version_manage.
 Run it through `agentfold db ... --db manage`; see migrations/README.md.
 """
 
-from alembic import context
-
 from agentfold_core.migrations.environment import run_environment
 from agentfold_core.migrations.spec import spec_for
 
 spec = spec_for("manage")
 target_metadata = spec.metadata
 
-run_environment(context, spec)
+run_environment(spec)

@@ -5,12 +5,10 @@ convention of agentfold_core.db.base). Version table: alembic_version_runtime.
 Run it through `agentfold db ... --db runtime`; see migrations/README.md.
 """
 
-from alembic import context
-
 from agentfold_core.migrations.environment import run_environment
 from agentfold_core.migrations.spec import spec_for
 
 spec = spec_for("runtime")
 target_metadata = spec.metadata
 
-run_environment(context, spec)
+run_environment(spec)

@@ -11,11 +11,14 @@ from agentfold_core.data_access.manage.agents import (
     delete_agent,
 )
 from agentfold_core.data_access.manage.projects import upsert_project
+from agentfold_core.data_access.manage.triggers import create_trigger
 from agentfold_core.data_access.orphans import find_orphans
 from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.data_access.runtime.api_keys import issue_api_key
 from agentfold_core.data_access.runtime.conversations import create_conversation
+from agentfold_core.data_access.runtime.project_metadata import PROJECT_METADATA
 from agentfold_core.data_access.runtime.tasks import create_task
+from agentfold_core.data_access.runtime.trigger_invocations import create_trigger_invocation
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
@@ -100,3 +103,53 @@ async def test_command_exits_1_and_names_each_orphan(
     out = capsys.readouterr().out
     assert f"runtime.conversations (tenant_id={ids.tenant}, project_id={ids.project}" in out
     assert "1 dangling cross-database reference(s)" in out
+
+
+async def test_every_kind_of_runtime_orphan_is_named_on_its_branch(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    scope = await _healthy(databases, ids)
+    manage, runtime = databases.manage, databases.runtime
+    agent = AgentScope(ids.tenant, ids.project, "triage")
+    await create_trigger(manage)(scopes=agent, data={"id": "webhook", "name": "W"})
+    await create_trigger_invocation(runtime)(
+        scopes=agent, data={"id": "i1", "trigger_id": "webhook", "ref": {"branch": "main"}}
+    )
+    # Each of these names something the manage database does not have.
+    await create_trigger_invocation(runtime)(scopes=agent, data={"id": "i2", "trigger_id": "gone"})
+    await create_conversation(runtime)(
+        scopes=scope, data={"id": "c3", "agent_id": "triage", "ref": {"branch": "feature"}}
+    )
+    await create_task(runtime)(
+        scopes=scope, data={"id": "t2", "agent_id": "triage", "sub_agent_id": "nobody"}
+    )
+    await create_task(runtime)(
+        scopes=scope,
+        data={"id": "t3", "agent_id": "triage", "sub_agent_id": "router", "ref": {"branch": "x"}},
+    )
+    # A task without an agent names no configuration; it is never an orphan.
+    await create_task(runtime)(scopes=scope, data={"id": "t4", "sub_agent_id": "anyone"})
+    key = await issue_api_key(runtime)(
+        scopes=TenantScope(ids.tenant), data={"project_id": ids.project, "agent_id": "ghost"}
+    )
+    await issue_api_key(runtime)(scopes=TenantScope(ids.tenant), data={"project_id": ids.project})
+    runtime_only = ids.project + "-runtime"
+    await PROJECT_METADATA.create(runtime)(scopes=ProjectScope(ids.tenant, runtime_only), data={})
+
+    orphans = await find_orphans(manage, runtime, tenant_id=ids.tenant)
+    t, p = ids.tenant, ids.project
+    assert [o.describe() for o in orphans] == [
+        f"runtime.project_metadata (tenant_id={t}, id={runtime_only}, main_branch_name=main): "
+        "no manage configuration",
+        f"runtime.conversations (tenant_id={t}, project_id={p}, agent_id=triage, id=c3): "
+        "agent 'triage' not on branch 'feature'",
+        f"runtime.tasks (tenant_id={t}, project_id={p}, agent_id=triage, id=t2): "
+        "sub-agent 'nobody' of agent 'triage' not on branch 'main'",
+        f"runtime.tasks (tenant_id={t}, project_id={p}, agent_id=triage, id=t3): "
+        "sub-agent 'router' of agent 'triage' not on branch 'x'",
+        f"runtime.trigger_invocations (tenant_id={t}, project_id={p}, agent_id=triage, id=i2): "
+        "trigger 'gone' not on branch 'main'",
+        f"runtime.api_keys (tenant_id={t}, project_id={p}, agent_id=ghost, id={key.row.id}): "
+        "bound to agent 'ghost', not on branch 'main'",
+    ]
+    assert {o.database for o in orphans} == {"runtime"}

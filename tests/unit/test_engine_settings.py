@@ -13,7 +13,7 @@ from agentfold_core.db.engine import create_database, databases_from_settings, p
 from agentfold_core.errors import ConfigurationError
 from agentfold_core.settings import DEFAULT_MANAGE_URL, DEFAULT_RUNTIME_URL, DatabaseSettings
 
-SECRET = "s3cr3t-pw"
+SECRET = "s3cr3t-pw"  # noqa: S105 - a made-up password the tests prove is never shown
 ENV_VARS = ("AGENTFOLD_MANAGE_DATABASE_URL", "AGENTFOLD_RUNTIME_DATABASE_URL")
 
 

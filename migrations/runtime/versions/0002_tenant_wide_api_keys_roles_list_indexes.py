@@ -153,7 +153,7 @@ def downgrade() -> None:
     viewers = _count(api_keys.c.role == "viewer")
     if tenant_wide or viewers:
         raise CommandError(
-            f"api_keys: {tenant_wide} tenant-wide admin key(s) and {viewers} viewer key(s) "
+            f"api_keys: {tenant_wide} tenant-wide admin key(s) and {viewers} viewer key(s) "  # noqa: S608 - a message naming SQL, not a query
             "cannot be expressed by revision 0001 without widening them; delete them "
             "(DELETE FROM api_keys WHERE project_id IS NULL OR role = 'viewer') "
             "and downgrade again"

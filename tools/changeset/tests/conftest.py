@@ -99,7 +99,11 @@ def git(root: Path) -> Git:
 
     def run(*args: str) -> str:
         result = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=True
+            ["git", *args],  # noqa: S607 - the git on PATH that shutil.which found above
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return result.stdout
 

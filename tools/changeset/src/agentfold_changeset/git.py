@@ -16,7 +16,7 @@ def run_git(root: Path, *args: str, stdin: str | None = None) -> str:
     executable = shutil.which("git")
     if executable is None:
         raise GitError("git is not installed or not on PATH")
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - git resolved on PATH, arguments from this tool
         [executable, *args],
         cwd=root,
         input=stdin,

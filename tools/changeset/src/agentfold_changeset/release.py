@@ -32,7 +32,7 @@ def run_uv_lock(root: Path) -> None:
     executable = os.environ.get("UV") or shutil.which("uv")
     if executable is None:
         raise LockError("uv is not installed or not on PATH")
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - the running uv, fixed arguments
         [executable, "lock", "--offline"], cwd=root, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import RowMapping, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agentfold_core.data_access.crud import Entity
 from agentfold_core.data_access.doors import reading_system
 from agentfold_core.data_access.manage.agents import AGENTS, SUB_AGENTS
 from agentfold_core.data_access.manage.projects import PROJECTS
@@ -57,6 +58,66 @@ async def _keys(
     return {tuple(r[c] for c in columns) async for r in _rows(conn, table, columns, tenant_id)}
 
 
+# Configuration is keyed by tenant, project and branch first.
+_SCOPE = ("tenant_id", "project_id", "branch")
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    """One kind of runtime row naming manage configuration, and how it is checked.
+
+    A row names the ``manage`` row keyed by its tenant, project and branch, then by its
+    ``names`` columns (in the order of the manage primary key after the branch). The
+    branch is the row's ``ref`` when ``follows_ref`` and it has one, else the project's
+    main branch. A row whose ``names`` hold a null names nothing. ``problem`` is
+    formatted with the row's columns and ``branch``.
+    """
+
+    runtime: Entity[Any]
+    names: tuple[str, ...]
+    manage: Entity[Any]
+    problem: str
+    follows_ref: bool = True
+
+    def __post_init__(self) -> None:
+        key = self.manage.key_columns
+        if key[: len(_SCOPE)] != _SCOPE or len(key) != len(_SCOPE) + len(self.names):
+            raise TypeError(
+                f"{self.runtime.table.name}: {self.names} do not key {self.manage.table.name}"
+            )
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The runtime columns the check reads."""
+        ref = ("ref",) if self.follows_ref else ()
+        return ("tenant_id", "project_id", "id", *self.names, *ref)
+
+
+_REFERENCES = (
+    _Reference(CONVERSATIONS, ("agent_id",), AGENTS, "agent {agent_id!r} not on branch {branch!r}"),
+    _Reference(
+        TASKS,
+        ("agent_id", "sub_agent_id"),
+        SUB_AGENTS,
+        "sub-agent {sub_agent_id!r} of agent {agent_id!r} not on branch {branch!r}",
+    ),
+    _Reference(
+        TRIGGER_INVOCATIONS,
+        ("agent_id", "trigger_id"),
+        TRIGGERS,
+        "trigger {trigger_id!r} not on branch {branch!r}",
+    ),
+    # An API key has no ref: it works on the project's main branch.
+    _Reference(
+        API_KEYS,
+        ("agent_id",),
+        AGENTS,
+        "bound to agent {agent_id!r}, not on branch {branch!r}",
+        follows_ref=False,
+    ),
+)
+
+
 def _branch(row: Mapping[Any, Any], main: Mapping[Key, str]) -> str:
     # A row that ran against a ref is checked on that branch, else on the main branch.
     ref = row.get("ref")
@@ -69,13 +130,16 @@ async def find_orphans(
     manage: Database, runtime: Database, *, tenant_id: str | None = None
 ) -> list[Orphan]:
     """Every cross-database reference that points at nothing (optionally one tenant's)."""
-    scope = ("tenant_id", "project_id", "branch")
+    configuration: dict[str, set[Key]] = {}
     async with reading_system(manage, snapshot=True) as access:
         conn = access.conn
         projects = await _keys(conn, PROJECTS.table, ("tenant_id", "id", "branch"), tenant_id)
-        agents = await _keys(conn, AGENTS.table, (*scope, "id"), tenant_id)
-        sub_agents = await _keys(conn, SUB_AGENTS.table, (*scope, "agent_id", "id"), tenant_id)
-        triggers = await _keys(conn, TRIGGERS.table, (*scope, "agent_id", "id"), tenant_id)
+        for reference in _REFERENCES:
+            target = reference.manage
+            if target.table.name not in configuration:
+                configuration[target.table.name] = await _keys(
+                    conn, target.table, target.key_columns, tenant_id
+                )
 
     orphans: list[Orphan] = []
     async with reading_system(runtime, snapshot=True) as access:
@@ -89,74 +153,17 @@ async def find_orphans(
                     Orphan("runtime", "project_metadata", dict(row), "no manage configuration")
                 )
 
-        async for row in _rows(
-            conn,
-            CONVERSATIONS.table,
-            ("tenant_id", "project_id", "id", "agent_id", "ref"),
-            tenant_id,
-        ):
-            branch = _branch(row, main)
-            if (row["tenant_id"], row["project_id"], branch, row["agent_id"]) not in agents:
-                orphans.append(
-                    _orphan(
-                        "conversations", row, f"agent {row['agent_id']!r} not on branch {branch!r}"
-                    )
-                )
-
-        async for row in _rows(
-            conn,
-            TASKS.table,
-            ("tenant_id", "project_id", "id", "agent_id", "sub_agent_id", "ref"),
-            tenant_id,
-        ):
-            branch = _branch(row, main)
-            key = (
-                row["tenant_id"],
-                row["project_id"],
-                branch,
-                row["agent_id"],
-                row["sub_agent_id"],
-            )
-            if row["agent_id"] is not None and key not in sub_agents:
-                orphans.append(
-                    _orphan(
-                        "tasks",
-                        row,
-                        f"sub-agent {row['sub_agent_id']!r} of "
-                        f"agent {row['agent_id']!r} not on branch {branch!r}",
-                    )
-                )
-
-        async for row in _rows(
-            conn,
-            TRIGGER_INVOCATIONS.table,
-            ("tenant_id", "project_id", "agent_id", "id", "trigger_id", "ref"),
-            tenant_id,
-        ):
-            branch = _branch(row, main)
-            key = (row["tenant_id"], row["project_id"], branch, row["agent_id"], row["trigger_id"])
-            if key not in triggers:
-                orphans.append(
-                    _orphan(
-                        "trigger_invocations",
-                        row,
-                        f"trigger {row['trigger_id']!r} not on branch {branch!r}",
-                    )
-                )
-
-        async for row in _rows(
-            conn, API_KEYS.table, ("tenant_id", "id", "project_id", "agent_id"), tenant_id
-        ):
-            branch = main.get((row["tenant_id"], row["project_id"]), "main")
-            agent_key = (row["tenant_id"], row["project_id"], branch, row["agent_id"])
-            if row["agent_id"] is not None and agent_key not in agents:
-                orphans.append(
-                    _orphan(
-                        "api_keys",
-                        row,
-                        f"bound to agent {row['agent_id']!r}, not on branch {branch!r}",
-                    )
-                )
+        for reference in _REFERENCES:
+            existing = configuration[reference.manage.table.name]
+            table = reference.runtime.table
+            async for row in _rows(conn, table, reference.columns, tenant_id):
+                names = tuple(row[c] for c in reference.names)
+                if None in names:
+                    continue
+                branch = _branch(row, main)
+                if (row["tenant_id"], row["project_id"], branch, *names) not in existing:
+                    problem = reference.problem.format(**row, branch=branch)
+                    orphans.append(_orphan(table.name, row, problem))
 
     for tenant, project, branch in sorted(projects):
         if (tenant, project) not in main:

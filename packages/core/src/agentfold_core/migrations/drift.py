@@ -16,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Index, MetaData, Table, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import CompileError
 from sqlalchemy.schema import Constraint, ForeignKeyConstraint, UniqueConstraint
 
 from agentfold_core.db.engine import Database
@@ -51,7 +52,7 @@ class DriftReport:
 def _type(type_: Any, dialect: Dialect) -> str:
     try:
         return str(type_.compile(dialect=dialect))
-    except Exception:
+    except CompileError:  # a type the dialect cannot render (UnsupportedCompilationError)
         return repr(type_)
 
 

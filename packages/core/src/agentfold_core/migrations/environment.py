@@ -8,7 +8,7 @@ transaction and lets callers already inside an event loop migrate.
 
 from __future__ import annotations
 
-from alembic.runtime.environment import EnvironmentContext
+from alembic import context
 
 from agentfold_core.errors import ConfigurationError
 from agentfold_core.migrations.autogen import context_options
@@ -16,8 +16,13 @@ from agentfold_core.migrations.config import CONNECTION, DIALECT, ON_STEP
 from agentfold_core.migrations.spec import EnvironmentSpec
 
 
-def run_environment(context: EnvironmentContext, spec: EnvironmentSpec) -> None:
-    """Configure Alembic for ``spec`` and run the requested migrations."""
+def run_environment(spec: EnvironmentSpec) -> None:
+    """Configure Alembic for ``spec`` and run the requested migrations.
+
+    ``alembic.context`` is the module Alembic binds to the running environment while
+    it executes ``env.py``; its functions are typed by Alembic's stub, which a module
+    passed in as an argument would not be.
+    """
     attributes = context.config.attributes
     metadata = spec.metadata
     if context.is_offline_mode():

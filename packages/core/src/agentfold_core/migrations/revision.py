@@ -44,7 +44,7 @@ def _format(path: Path) -> None:
     if importlib.util.find_spec("ruff") is None:
         return
     for arguments in (["check", "--fix", "--quiet"], ["format", "--quiet"]):
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - this interpreter's ruff on the file just written
             [sys.executable, "-m", "ruff", *arguments, str(path)], check=False, capture_output=True
         )
 

@@ -52,7 +52,8 @@ def _set_sqlite_foreign_keys(connection: Connection, enabled: bool) -> None:
     # The pragma is ignored inside a transaction, and SQLAlchemy would begin one before
     # any statement it runs: issue it on the driver connection directly.
     driver = connection.connection.dbapi_connection
-    assert driver is not None
+    if driver is None:
+        raise MigrationError("the SQLite connection has no driver connection")
     cursor = driver.cursor()
     try:
         cursor.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
