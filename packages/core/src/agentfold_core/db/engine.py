@@ -125,6 +125,9 @@ class Database:
     @asynccontextmanager
     async def write_on(self, conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
         """A write transaction on a connection already held (a request's connection)."""
+        if conn.in_transaction():
+            # The implicit transaction of earlier plain reads sent no BEGIN: close it.
+            await conn.commit()
         await conn.execution_options(**{_WRITE_OPTION: True})
         try:
             async with conn.begin():
