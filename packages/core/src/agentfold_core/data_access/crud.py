@@ -28,12 +28,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlmodel import SQLModel
 
 from agentfold_core.data_access.doors import Access, Db, reading, writing
 from agentfold_core.data_access.scope_keys import Target
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.db.integrity import domain_errors
+from agentfold_core.db.prepared import Prepared, prepare, run
 from agentfold_core.db.traits import TableTraits, sa_table
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import ValidationFailed
@@ -154,9 +156,7 @@ class Entity(Generic[RowT]):
         # Statements are built once; each call only binds values.
         self._key_where = self._where(self.key_columns)
         self._get_stmt = select(self.table).where(self._key_where)
-        self._insert_stmt = insert(self.table).returning(*self.table.c)
         self._bulk_insert_stmt = insert(self.table)
-        self._update_stmt = update(self.table).where(self._key_where).returning(*self.table.c)
         self._delete_stmt = delete(self.table).where(self._key_where)
 
     def __repr__(self) -> str:
@@ -239,9 +239,9 @@ class Entity(Generic[RowT]):
 
     async def fetch(self, access: Access, key: Values) -> RowT | None:
         """Read one row by its full key."""
-        result = await access.conn.execute(self._get_stmt, bound(key))
-        mapping = result.mappings().first()
-        return None if mapping is None else self.row(mapping)
+        prepared = self._prepared(access.conn.dialect, "get")
+        rows = await run(access.conn, prepared, bound(key))
+        return self.row(prepared.row(rows[0])) if rows else None
 
     async def fetch_page(
         self, access: Access, *, page: int, limit: int, where: Mapping[str, Any] | None
@@ -263,20 +263,25 @@ class Entity(Generic[RowT]):
                 nulls.append(name)
             else:
                 filters[name] = self._filter_value(name, value)
-        page_stmt, count_stmt = self._list_statements(tuple(filters), tuple(sorted(nulls)))
+        shape = (tuple(filters), tuple(sorted(nulls)))
+        dialect = access.conn.dialect
+        page_stmt = self._prepared(dialect, "page", *shape)
         params = bound(filters)
         # A filter value the column cannot hold is bad input, not a server error.
         with domain_errors(self.label, filters):
-            result = await access.conn.execute(
-                page_stmt, {**params, "k_limit": limit, "k_offset": (page - 1) * limit}
+            found = await run(
+                access.conn,
+                page_stmt,
+                {**params, "k_limit": limit, "k_offset": (page - 1) * limit},
             )
-            rows = result.mappings().all()
+            rows = [page_stmt.row(r) for r in found]
             if rows:
                 total = int(rows[0][_TOTAL])
             elif page == 1:
                 total = 0
             else:
-                total = int((await access.conn.execute(count_stmt, params)).scalar_one())
+                counted = await run(access.conn, self._prepared(dialect, "count", *shape), params)
+                total = int(counted[0][0])
         return Page[self.models.select](  # type: ignore[name-defined]
             data=[self.row(r) for r in rows],
             pagination=Pagination(
@@ -323,25 +328,26 @@ class Entity(Generic[RowT]):
     async def insert_row(self, access: Access, values: Values) -> RowT:
         """Apply the insert rules, insert prepared values and return the stored row."""
         await _run(self.hooks.before_insert, access, (values,))
+        prepared = self._prepared(access.conn.dialect, "insert", *self._value_names(values))
         with domain_errors(self.label, self.key_of(values)):
-            result = await access.conn.execute(self._insert_stmt, dict(values))
-        return self.row(result.mappings().one())
+            rows = await run(access.conn, prepared, _values(values))
+        return self.row(prepared.row(rows[0]))
 
     async def update_row(self, access: Access, key: Values, values: Values) -> RowT | None:
         """Apply the update rules and ``values`` to the row at ``key``; ``None`` if none."""
         await _run(self.hooks.before_update, access, ({**values, **key},))
+        prepared = self._prepared(access.conn.dialect, "update", *self._value_names(values))
         with domain_errors(self.label, dict(key)):
-            result = await access.conn.execute(self._update_stmt, {**values, **bound(key)})
-        mapping = result.mappings().first()
-        return None if mapping is None else self.row(mapping)
+            rows = await run(access.conn, prepared, {**_values(values), **bound(key)})
+        return self.row(prepared.row(rows[0])) if rows else None
 
     async def upsert_row(self, access: Access, values: Values) -> RowT:
         """Apply the upsert rules; insert ``values`` or replace the row with the same key."""
         await _run(self.hooks.before_upsert, access, (values,))
-        stmt = self._upsert_statement(access.conn.dialect.name, returning=True)
+        prepared = self._prepared(access.conn.dialect, "upsert", *self._value_names(values))
         with domain_errors(self.label, self.key_of(values)):
-            result = await access.conn.execute(stmt, dict(values))
-        return self.row(result.mappings().one())
+            rows = await run(access.conn, prepared, _values(values))
+        return self.row(prepared.row(rows[0]))
 
     async def upsert_many(self, access: Access, rows: Sequence[Values]) -> None:
         """Apply the upsert rules; insert or replace many full rows in one statement."""
@@ -393,6 +399,37 @@ class Entity(Generic[RowT]):
         with domain_errors(self.label, dict(prefix)):
             result = await access.conn.execute(delete(self.table).where(condition))
         return int(result.rowcount)
+
+    def _value_names(self, values: Values) -> tuple[str, ...]:
+        unknown = set(values) - self._columns
+        if unknown:
+            raise TypeError(f"{self.label} has no columns {sorted(unknown)}")
+        return tuple(values)
+
+    @functools.cache  # noqa: B019 - entities live as long as the process
+    def _prepared(self, dialect: Dialect, kind: str, *shape: Any) -> Prepared:
+        # Compiled once per dialect and shape (filter columns, columns written).
+        table = self.table
+        if kind == "get":
+            return prepare(self._get_stmt, dialect)
+        if kind in ("page", "count"):
+            page, count = self._list_statements(*shape)
+            return prepare(page if kind == "page" else count, dialect)
+        binds = {n: bindparam(f"v_{n}", type_=table.c[n].type) for n in shape}
+        if kind == "insert":
+            return prepare(insert(table).values(binds).returning(*table.c), dialect)
+        if kind == "update":
+            stmt = update(table).where(self._key_where).values(binds).returning(*table.c)
+            return prepare(stmt, dialect)
+        module = postgresql if dialect.name == "postgresql" else sqlite
+        upsert = module.insert(table).values(binds)
+        replaced = {
+            n: upsert.excluded[n] for n in shape if n not in self.key_columns and n != "created_at"
+        }
+        conflict = upsert.on_conflict_do_update(
+            index_elements=list(self.key_columns), set_=replaced
+        )
+        return prepare(conflict.returning(*table.c), dialect)
 
     @functools.cache  # noqa: B019 - entities live as long as the process
     def _insert_missing_statement(self, dialect: str) -> Insert:
@@ -480,6 +517,10 @@ class Entity(Generic[RowT]):
                 return await self.delete_keys(access, [self.key(access.target, ids)]) > 0
 
         return _delete
+
+
+def _values(values: Values) -> dict[str, Any]:
+    return {f"v_{k}": v for k, v in values.items()}
 
 
 def bound(key: Values) -> dict[str, Any]:

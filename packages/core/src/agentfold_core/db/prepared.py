@@ -1,0 +1,138 @@
+"""Statements compiled once per dialect and run on the driver connection.
+
+The data layer's hottest statements (a row by its key, a list page, an insert or
+update returning the row) have a fixed shape. Compiling them once and sending them
+straight to the driver connection that SQLAlchemy holds keeps SQLAlchemy's SQL, type
+processing, pool and transactions, but skips its per-call execution machinery (and,
+on aiosqlite, three of the four thread hops its cursor adapter makes per statement).
+A driver error is wrapped the way SQLAlchemy wraps it, and a lost connection is
+invalidated, so callers see exactly what the ordinary path would raise. Where anyone
+listens to statements (``echo``, tracing instrumentation, tests), the ordinary path
+is taken so that they see every statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One statement compiled for one dialect, with its type processors."""
+
+    sql: str
+    positional: tuple[str, ...] | None  # bind names in order, for qmark drivers
+    binds: tuple[tuple[str, Processor], ...]  # bind names whose values need processing
+    columns: tuple[str, ...]  # result column names ((): no result rows)
+    results: tuple[tuple[int, Processor], ...]  # result columns that need processing
+
+    def parameters(self, values: Mapping[str, Any]) -> Any:
+        """Driver parameters for ``values`` keyed by bind name."""
+        if self.binds:
+            values = dict(values)
+            for name, process in self.binds:
+                if name in values:
+                    values[name] = process(values[name])
+        if self.positional is None:
+            return values
+        return tuple(values[name] for name in self.positional)
+
+    def row(self, raw: Sequence[Any]) -> dict[str, Any]:
+        """A driver row as a mapping of column names to Python values."""
+        values = list(raw)
+        for index, process in self.results:
+            values[index] = process(values[index])
+        return dict(zip(self.columns, values, strict=True))
+
+
+def prepare(statement: ClauseElement, dialect: Dialect) -> Prepared:
+    """Compile ``statement`` for ``dialect`` with the processors of its binds and columns."""
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+    binds: list[tuple[str, Processor]] = []
+    for name, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            binds.append((name, process))
+    results: list[tuple[int, Processor]] = []
+    columns: list[str] = []
+    for index, (key, _name, objects, type_) in enumerate(compiled._result_columns):
+        columns.append(key)
+        process = type_.dialect_impl(dialect).result_processor(dialect, None)
+        if process is not None:
+            results.append((index, process))
+        del objects
+    positional = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return Prepared(str(compiled), positional, tuple(binds), tuple(columns), tuple(results))
+
+
+async def run(conn: AsyncConnection, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]:
+    """Execute on the driver connection ``conn`` holds; the raw result rows."""
+    sync = conn.sync_connection
+    if sync is None:
+        raise exc.InvalidRequestError("the connection is not started")
+    dialect = conn.dialect
+    parameters = prepared.parameters(values)
+    if _observed(sync):
+        # Someone listens to statements (echo, tracing, tests): take the ordinary path
+        # so they see this one too.
+        result = await conn.exec_driver_sql(prepared.sql, parameters)
+        return list(result.all()) if prepared.columns else []
+    driver: Any = sync.connection.driver_connection
+    try:
+        if dialect.name == "sqlite":
+            rows: list[Any] = list(await driver.execute_fetchall(prepared.sql, parameters))
+            return rows
+        cursor = await driver.execute(prepared.sql, parameters)
+        return list(await cursor.fetchall()) if prepared.columns else []
+    except Exception as error:
+        raise await _wrapped(conn, prepared, parameters, error) from error
+
+
+def _observed(sync: Any) -> bool:
+    dispatch = sync.dispatch
+    return bool(
+        dispatch.before_cursor_execute or dispatch.after_cursor_execute or sync.engine.echo
+    )
+
+
+async def _wrapped(
+    conn: AsyncConnection, prepared: Prepared, parameters: Any, error: Exception
+) -> BaseException:
+    dialect = conn.dialect
+    dbapi = dialect.loaded_dbapi
+    disconnect = _is_disconnect(conn, error)
+    if disconnect:
+        await conn.invalidate(error)
+    return exc.DBAPIError.instance(
+        prepared.sql,
+        parameters,
+        error,
+        _base_error(error, dbapi),
+        connection_invalidated=disconnect,
+        dialect=dialect,
+    )
+
+
+def _base_error(error: Exception, dbapi: Any) -> type[Exception]:
+    # The driver's own root exception class (sqlite3.Error, psycopg.Error), so the
+    # wrapper picks SQLAlchemy's class of the same name (IntegrityError...).
+    for klass in type(error).__mro__:
+        if klass.__name__ == "Error" and issubclass(klass, Exception):
+            return klass
+    return cast(type[Exception], getattr(dbapi, "Error", Exception))
+
+
+def _is_disconnect(conn: AsyncConnection, error: Exception) -> bool:
+    sync = conn.sync_connection
+    driver: Any = sync.connection.driver_connection if sync is not None else None
+    return bool(getattr(driver, "broken", False) or getattr(driver, "closed", False))
