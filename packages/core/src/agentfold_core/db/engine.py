@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from agentfold_core.db.prepared import send_now
 from agentfold_core.errors import ConfigurationError
 from agentfold_core.settings import DatabaseSettings
 
@@ -205,7 +206,7 @@ def _begin_explicitly(engine: AsyncEngine, backend: Backend) -> None:
             return  # an implicit transaction of a plain read: nothing to send
         else:
             kind = "plain"
-        conn.exec_driver_sql(_BEGIN[(backend, kind)])
+        send_now(conn, _BEGIN[(backend, kind)])
 
 
 def databases_from_settings(settings: DatabaseSettings | None = None) -> tuple[Database, Database]:

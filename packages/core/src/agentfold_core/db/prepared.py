@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import exc
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util.concurrency import await_
 
 Processor = Callable[[Any], Any]
 
@@ -96,6 +97,24 @@ async def run(conn: AsyncConnection, prepared: Prepared, values: Mapping[str, An
         return list(await cursor.fetchall()) if prepared.columns else []
     except Exception as error:
         raise await _wrapped(conn, prepared, parameters, error) from error
+
+
+def send_now(sync: Connection, sql: str) -> None:
+    """Send one statement without parameters or results (``BEGIN``) from synchronous
+    code running on behalf of an async connection (an event listener)."""
+    if _observed(sync):
+        sync.exec_driver_sql(sql)
+        return
+    driver: Any = sync.connection.driver_connection
+    try:
+        if sync.dialect.name == "sqlite":
+            await_(driver.execute_fetchall(sql))
+        else:
+            await_(driver.execute(sql))
+    except Exception as error:
+        raise exc.DBAPIError.instance(
+            sql, None, error, _base_error(error, sync.dialect.loaded_dbapi), dialect=sync.dialect
+        ) from error
 
 
 def _observed(sync: Any) -> bool:
