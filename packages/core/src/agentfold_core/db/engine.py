@@ -175,6 +175,10 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
         json_serializer=_json_serializer,
         echo=settings.echo_sql,
         connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+        # The driver runs in autocommit and every transaction is begun (and ended) by
+        # SQLAlchemy itself, so a returned connection never holds one: the pool's
+        # safety ROLLBACK would only cost a thread hop per checkout.
+        pool_reset_on_return=None,
     )
     busy_timeout = settings.sqlite_busy_timeout_ms
 
