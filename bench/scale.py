@@ -61,6 +61,7 @@ TENANT = "bench"
 SMALL, LARGE, EDITED = "scale-1x", "scale-large", "scale-large-edit"
 GET_AGENT = "triage"  # the agent read by id (one of its copies)
 EDIT_AGENT = "followup"  # the agent whose prompt the one-agent change edits
+SMALL_PAGE = 3  # agents of the 1x project: one full page of it
 PROMPTS = ("Follow up within one day.", "Follow up within two days.")
 
 
@@ -241,7 +242,7 @@ class Figure:
     name: str
     numerator: str
     denominator: str
-    target: float
+    target: float | None  # None: shown for context, no target
 
 
 # --------------------------------------------------------------------------- one backend
@@ -343,8 +344,17 @@ async def bench_backend(
             timed(lambda: put(scopes=large_scope, document=large_doc))
         ),
         f"one_agent_change_{large_x}": put_case(one_agent_change),
-        "list_page1_1x": read_case(lambda: page(scopes=small_scope, page=1, limit=20)),
-        f"list_page1_{large_x}": read_case(lambda: page(scopes=large_scope, page=1, limit=20)),
+        # Pages of equal size (the 1x project's agents fill one): the project grows,
+        # the work does not.
+        "list_page1_1x": read_case(lambda: page(scopes=small_scope, page=1, limit=SMALL_PAGE)),
+        f"list_page1_{large_x}": read_case(
+            lambda: page(scopes=large_scope, page=1, limit=SMALL_PAGE)
+        ),
+        # For context: a page of 20 rows at 100x against the 3 rows at 1x also prices
+        # the 17 more rows read, converted and validated.
+        f"list_page1_20_rows_{large_x}": read_case(
+            lambda: page(scopes=large_scope, page=1, limit=20)
+        ),
         "get_agent_1x": read_case(lambda: get(scopes=small_scope, agent_id=small_agent)),
         f"get_agent_{large_x}": read_case(lambda: get(scopes=large_scope, agent_id=large_agent)),
     }
@@ -362,6 +372,12 @@ async def bench_backend(
             0.25,
         ),
         Figure(f"list_page1_{large_x}_vs_1x", f"list_page1_{large_x}", "list_page1_1x", 1.3),
+        Figure(
+            f"list_page1_20_rows_{large_x}_vs_1x",
+            f"list_page1_20_rows_{large_x}",
+            "list_page1_1x",
+            None,
+        ),
         Figure(f"get_agent_{large_x}_vs_1x", f"get_agent_{large_x}", "get_agent_1x", 1.1),
     ]
 
@@ -375,11 +391,10 @@ async def bench_backend(
     results: dict[str, object] = {}
     for figure in figures:
         ratio = medians[figure.numerator] / medians[figure.denominator]
-        results[figure.name] = {
-            "ratio": round(ratio, 3),
-            "target": f"<= {figure.target}",
-            "pass": ratio <= figure.target,
-        }
+        entry: dict[str, object] = {"ratio": round(ratio, 3)}
+        if figure.target is not None:
+            entry |= {"target": f"<= {figure.target}", "pass": ratio <= figure.target}
+        results[figure.name] = entry
     absolute: dict[str, float] = {}
     for name, median_us in medians.items():
         if cases[name].unit == "ms":
