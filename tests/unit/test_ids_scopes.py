@@ -15,6 +15,7 @@ from agentfold_core.data_access.runtime.conversations import CONVERSATIONS
 from agentfold_core.data_access.runtime.tenants import TENANTS
 from agentfold_core.data_access.scope_keys import key_values, resolve
 from agentfold_core.db.columns import ScopeLevel
+from agentfold_core.errors import InvalidId, InvalidRef, ValidationFailed
 from agentfold_core.ids import (
     GENERATED_ID_LENGTH,
     check_id,
@@ -28,6 +29,7 @@ from agentfold_core.scopes import (
     ProjectScope,
     SubAgentScope,
     TenantScope,
+    check_branch,
     check_ref,
 )
 
@@ -178,3 +180,28 @@ def test_key_values_refuse_a_scope_too_shallow_for_the_table(
 ) -> None:
     with pytest.raises(TypeError):
         key_values(resolve(scope), SUB_AGENT_TOOLS.traits, level)
+
+
+def test_a_malformed_scope_names_its_field() -> None:
+    with pytest.raises(InvalidId) as caught:
+        AgentScope("acme", "support", "bad id")
+    assert caught.value.errors == [
+        {"field": "agent_id", "message": caught.value.message, "type": "invalid_id"}
+    ]
+    with pytest.raises(InvalidRef) as ref:
+        ProjectScope("acme", "support", ref="a..b")
+    assert [e["field"] for e in ref.value.errors] == ["ref"]
+    # Both are ValidationFailed for callers and ValueError for field validators.
+    assert isinstance(caught.value, ValidationFailed)
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("ref", ["main~1", "main^", "feature~2^"])
+def test_refs_naming_commits_are_not_read_as_branches(ref: str) -> None:
+    scope = ProjectScope("acme", "support", ref=ref)  # well formed...
+    with pytest.raises(InvalidRef) as caught:
+        resolve(scope)  # ...but only versioning can resolve it
+    assert caught.value.errors[0]["type"] == "unresolvable_ref"
+    assert resolve(scope.at("feature/x")).branch == "feature/x"
+    with pytest.raises(InvalidRef):
+        check_branch(ref)

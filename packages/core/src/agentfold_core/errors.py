@@ -87,8 +87,14 @@ class ValidationFailed(AgentfoldError):
         self.errors: list[FieldError] = [_complete(e, message) for e in errors]
 
 
-class InvalidRef(ValidationFailed):
-    """A ref (branch name) is malformed or not writable."""
+class InvalidId(ValidationFailed, ValueError):
+    """A resource id is malformed (also a ``ValueError``, so field validators report it)."""
+
+    code = "invalid_id"
+
+
+class InvalidRef(ValidationFailed, ValueError):
+    """A ref is malformed, names nothing that can be resolved, or cannot be written."""
 
     code = "invalid_ref"
 

@@ -7,6 +7,8 @@ import re
 import secrets
 import string
 
+from agentfold_core.errors import InvalidId, field_error
+
 ID_PATTERN = r"^[a-zA-Z0-9._-]+$"
 ID_MAX_LENGTH = 255
 RESERVED_IDS = frozenset({"new"})
@@ -25,12 +27,14 @@ def is_valid_id(value: str) -> bool:
     )
 
 
-def check_id(value: str) -> str:
-    """Return ``value`` if it is a valid resource id, else raise ``ValueError``."""
+def check_id(value: str, field: str = "id") -> str:
+    """Return ``value`` if it is a valid resource id, else raise ``InvalidId`` (a
+    ``ValueError``) naming ``field``."""
     if not is_valid_id(value):
-        raise ValueError(
+        message = (
             f"invalid id {value!r}: 1..{ID_MAX_LENGTH} characters of [a-zA-Z0-9._-], not 'new'"
         )
+        raise InvalidId(message, errors=[field_error(field, message, "invalid_id")])
     return value
 
 

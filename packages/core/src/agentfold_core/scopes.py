@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agentfold_core.errors import InvalidRef, field_error
 from agentfold_core.ids import check_id
 
 DEFAULT_BRANCH = "main"
@@ -12,11 +13,31 @@ DEFAULT_BRANCH = "main"
 _REF_RE = re.compile(r"^(?!.*\.\.)(?![./])[A-Za-z0-9._/~^-]{1,256}(?<![./])$")
 
 
-def check_ref(value: str) -> str:
-    """Return ``value`` if it is a well-formed ref, else raise ``ValueError``."""
+# Revision suffixes (``main~2``, ``main^``) make a ref that is not a branch name.
+_REVISION_CHARACTERS = frozenset("~^")
+
+
+def check_ref(value: str, field: str = "ref") -> str:
+    """Return ``value`` if it is a well-formed ref, else raise ``InvalidRef`` (a
+    ``ValueError``) naming ``field``."""
     if not _REF_RE.fullmatch(value):
-        raise ValueError(f"invalid ref {value!r}")
+        message = f"invalid ref {value!r}: a branch, tag or commit name"
+        raise InvalidRef(message, errors=[field_error(field, message, "invalid_ref")])
     return value
+
+
+def check_branch(value: str, field: str = "branch") -> str:
+    """Return ``value`` if it can name a branch (a ref without revision suffixes)."""
+    check_ref(value, field)
+    if _REVISION_CHARACTERS & set(value):
+        message = f"invalid branch name {value!r}: no '~' or '^'"
+        raise InvalidRef(message, errors=[field_error(field, message, "invalid_branch")])
+    return value
+
+
+def is_branch_name(value: str) -> bool:
+    """Whether a well-formed ref is a plain branch name."""
+    return not _REVISION_CHARACTERS & set(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +47,7 @@ class TenantScope:
     tenant_id: str
 
     def __post_init__(self) -> None:
-        check_id(self.tenant_id)
+        check_id(self.tenant_id, "tenant_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +58,8 @@ class ProjectScope(TenantScope):
     ref: str = field(default=DEFAULT_BRANCH, kw_only=True)
 
     def __post_init__(self) -> None:
-        check_id(self.tenant_id)
-        check_id(self.project_id)
+        check_id(self.tenant_id, "tenant_id")
+        check_id(self.project_id, "project_id")
         check_ref(self.ref)
 
     def tenant(self) -> TenantScope:
@@ -62,7 +83,7 @@ class AgentScope(ProjectScope):
 
     def __post_init__(self) -> None:
         ProjectScope.__post_init__(self)
-        check_id(self.agent_id)
+        check_id(self.agent_id, "agent_id")
 
     def agent(self) -> AgentScope:
         """This scope reduced to its agent."""
@@ -77,7 +98,7 @@ class SubAgentScope(AgentScope):
 
     def __post_init__(self) -> None:
         AgentScope.__post_init__(self)
-        check_id(self.sub_agent_id)
+        check_id(self.sub_agent_id, "sub_agent_id")
 
 
 AnyScope = TenantScope | ProjectScope | AgentScope | SubAgentScope

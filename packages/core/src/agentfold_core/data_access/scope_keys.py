@@ -13,12 +13,14 @@ from typing import Any
 
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.db.traits import TableTraits
+from agentfold_core.errors import InvalidRef, field_error
 from agentfold_core.scopes import (
     DEFAULT_BRANCH,
     AgentScope,
     ProjectScope,
     SubAgentScope,
     TenantScope,
+    is_branch_name,
 )
 
 SCOPE_TYPES: dict[ScopeLevel, type[TenantScope]] = {
@@ -68,9 +70,18 @@ class Target:
 
 
 def resolve(scope: TenantScope) -> Target:
-    """What ``scope`` addresses: today its ref is the branch."""
-    branch = scope.ref if isinstance(scope, ProjectScope) else DEFAULT_BRANCH
-    return Target(scope, branch)
+    """What ``scope`` addresses: today its ref names the branch.
+
+    A ref with a revision suffix (``main~1``, ``main^``) names a past commit, which
+    only versioning can resolve: until then it is an ``InvalidRef``, never a read of
+    a branch that cannot exist.
+    """
+    if not isinstance(scope, ProjectScope):
+        return Target(scope, DEFAULT_BRANCH)
+    if not is_branch_name(scope.ref):
+        message = f"ref {scope.ref!r} names a commit; only branch names can be resolved"
+        raise InvalidRef(message, errors=[field_error("ref", message, "unresolvable_ref")])
+    return Target(scope, scope.ref)
 
 
 def key_values(target: Target, traits: TableTraits, level: ScopeLevel) -> dict[str, Any]:
