@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from agentfold_core.data_access.doors import (
     Unit,
@@ -141,3 +142,23 @@ async def test_a_session_reads_and_writes_on_one_connection(
             await create_agent(unit)(scopes=scope, data={"id": "a", "name": "Again"})
         assert (await list_agents(unit)(scopes=scope)).pagination.total == 3
     assert (await list_agents(databases.manage)(scopes=scope)).pagination.total == 3
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_lost_connection_is_reported_and_replaced(
+    backend: str, databases: TestDatabases, ids: Ids
+) -> None:
+    """The fast statement path wraps driver errors like SQLAlchemy does and invalidates
+    a dead connection, so the pool hands out a live one next time (only a server
+    connection can be lost)."""
+    scope = await _project(databases, ids)
+    await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    async with session(databases.manage) as unit:
+        assert await get_agent(unit)(scopes=scope, agent_id="a") is not None
+        pid = (await unit.conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+        async with session(databases.manage) as killer:
+            await killer.conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        with pytest.raises(DBAPIError) as caught:
+            await get_agent(unit)(scopes=scope, agent_id="a")
+        assert caught.value.connection_invalidated
+    assert await get_agent(databases.manage)(scopes=scope, agent_id="a") is not None
