@@ -88,10 +88,14 @@ async def test_a_failing_before_commit_hook_rolls_everything_back(
 async def test_a_unit_of_work_never_spans_two_tenants(databases: TestDatabases, ids: Ids) -> None:
     scope = await _project(databases, ids)
     other = ProjectScope(ids.other_tenant, ids.project)
-    with pytest.raises(ValidationFailed) as caught:
+
+    async def span_two_tenants() -> None:
         async with transaction(databases.manage) as unit:
             await create_agent(unit)(scopes=scope, data={"id": "a", "name": "A"})
             await get_agent(unit)(scopes=other, agent_id="a")
+
+    with pytest.raises(ValidationFailed) as caught:
+        await span_two_tenants()
     assert caught.value.errors[0]["type"] == "tenant_mismatch"
     # The whole unit rolled back.
     assert await get_agent(databases.manage)(scopes=scope, agent_id="a") is None
