@@ -331,23 +331,26 @@ async def test_hooks_run_for_document_imports(
 ) -> None:
     scope = ProjectScope(ids.tenant, ids.project)
     put = put_full_project(databases.manage, databases.runtime)
-    upserted, deleted = Recorder(), Recorder()
-    sub_agent_hooks.before_upsert.append(upserted)
+    inserted, updated, deleted = Recorder(), Recorder(), Recorder()
+    sub_agent_hooks.before_insert.append(inserted)
+    sub_agent_hooks.before_update.append(updated)
     sub_agent_hooks.before_delete.append(deleted)
 
     await put(scopes=scope, document=_two_agents(ids.project))
     # One batch per statement, every new row in it.
-    assert sorted(sorted(batch) for batch in upserted.ids()) == [["b1", "s1", "s2"]]
+    assert sorted(sorted(batch) for batch in inserted.ids()) == [["b1", "s1", "s2"]]
+    assert updated.calls == []
     assert deleted.calls == []
 
     smaller = _two_agents(ids.project)
     del smaller["agents"]["b"]  # its sub-agent goes with it: deleted through the entity
     del smaller["agents"]["a"]["sub_agents"]["s2"]
     smaller["agents"]["a"]["sub_agents"]["s1"]["name"] = "Renamed"
-    upserted.calls.clear()
+    inserted.calls.clear()
     await put(scopes=scope, document=smaller)
-    assert upserted.ids() == [["s1"]]  # only the changed row is written
-    assert upserted.calls[0][0]["name"] == "Renamed"
+    assert inserted.calls == []
+    assert updated.ids() == [["s1"]]  # only the changed row is written
+    assert updated.calls[0][0]["name"] == "Renamed"
     key = {"tenant_id": ids.tenant, "project_id": ids.project, "branch": "main"}
     assert len(deleted.calls) == 1
     assert sorted(deleted.calls[0], key=lambda k: (k["agent_id"], k["id"])) == [
@@ -356,13 +359,13 @@ async def test_hooks_run_for_document_imports(
     ]
 
     # An agent document runs them too.
-    upserted.calls.clear()
+    updated.calls.clear()
     deleted.calls.clear()
     a = AgentScope(ids.tenant, ids.project, "a")
     await put_full_agent(databases.manage, databases.runtime)(
         scopes=a, document={"name": "A", "sub_agents": {"s3": {"name": "S3"}}}
     )
-    assert upserted.ids() == [["s3"]]
+    assert inserted.ids() == [["s3"]]
     assert deleted.calls == [[{**key, "agent_id": "a", "id": "s1"}]]
 
 
@@ -392,22 +395,8 @@ async def test_a_failing_delete_rule_stops_a_document_import(
 @pytest.mark.parametrize(
     "hook_list",
     [
-        pytest.param(
-            "before_insert",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Entity.upsert_many (document imports) runs only hooks.before_upsert: "
-                "a rule registered on before_insert never sees the rows a document creates",
-            ),
-        ),
-        pytest.param(
-            "before_update",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Entity.upsert_many (document imports) runs only hooks.before_upsert: "
-                "a rule registered on before_update never sees the rows a document changes",
-            ),
-        ),
+        pytest.param("before_insert"),
+        pytest.param("before_update"),
     ],
 )
 async def test_insert_and_update_rules_run_for_document_imports(

@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 import pytest
 
 from agentfold_core.data_access.doors import Unit
-from agentfold_core.data_access.manage.projects import PROJECTS, get_project, upsert_project
+from agentfold_core.data_access.manage.projects import PROJECTS, get_project
 from agentfold_core.data_access.project_lifecycle import (
     create_project,
     delete_project,
@@ -115,7 +115,7 @@ async def test_leftover_manage_row_makes_creation_fail_cleanly(
     """A manage row without runtime metadata (a half-project) is a conflict, and the
     runtime half is not written."""
     scope = ProjectScope(ids.tenant, ids.project)
-    stale = await upsert_project(databases.manage)(scopes=scope, data={"name": "Stale"})
+    stale = await PROJECTS.upsert(databases.manage)(scopes=scope, data={"name": "Stale"})
     with pytest.raises(Conflict):
         await create_project(databases.manage, databases.runtime)(
             scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "New"}
@@ -175,7 +175,7 @@ async def test_project_exists_follows_runtime_metadata(databases: TestDatabases,
     assert await PROJECTS.delete(databases.manage)(scopes=scope) is True
     assert await exists(scopes=scope) is True
     # ...and without its metadata it does not, whatever the manage database holds.
-    await upsert_project(databases.manage)(scopes=scope, data={"name": "P"})
+    await PROJECTS.upsert(databases.manage)(scopes=scope, data={"name": "P"})
     assert await PROJECT_METADATA.delete(databases.runtime)(scopes=scope) is True
     assert await exists(scopes=scope) is False
     # Another tenant's project of the same id is another project.

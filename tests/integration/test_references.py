@@ -10,7 +10,7 @@ from agentfold_core.data_access.manage.agents import (
     create_sub_agent,
     delete_agent,
 )
-from agentfold_core.data_access.manage.projects import upsert_project
+from agentfold_core.data_access.manage.projects import PROJECTS
 from agentfold_core.data_access.manage.triggers import create_trigger
 from agentfold_core.data_access.orphans import find_orphans
 from agentfold_core.data_access.project_lifecycle import create_project
@@ -74,7 +74,7 @@ async def test_configuration_without_a_project_is_reported(
     databases: TestDatabases, ids: Ids
 ) -> None:
     stray = ProjectScope(ids.tenant, ids.project + "-stray")
-    await upsert_project(databases.manage)(scopes=stray, data={"name": "Stray"})
+    await PROJECTS.upsert(databases.manage)(scopes=stray, data={"name": "Stray"})
     orphans = await find_orphans(databases.manage, databases.runtime, tenant_id=ids.tenant)
     assert [(o.database, o.table, o.key["id"]) for o in orphans] == [
         ("manage", "projects", stray.project_id)

@@ -124,28 +124,6 @@ def test_modules_export_the_registered_functions(entry: Registered) -> None:
             assert exported.__func__ is getattr(Entity, operation), name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="module names are bound methods (get_agent = AGENTS.get) and "
-    "Registered.function returns getattr(entity, op): a new bound method per access, "
-    "equal (==) but never identical (is)",
-)
-def test_modules_export_the_very_objects_the_registry_gives() -> None:
-    different = [
-        f"{_module_of(e).__name__}.{e.public_name(op)}"
-        for e in REGISTRY
-        for op in sorted(e.operations)
-        if getattr(_module_of(e), e.public_name(op)) is not e.function(op)
-    ]
-    assert different == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="data_access.manage.projects exports upsert_project although the registry "
-    "reserves a project's upsert (a project is created in both databases): it writes a "
-    "manage project row without runtime metadata",
-)
 def test_modules_export_no_operation_the_registry_reserves() -> None:
     reserved = [
         f"{_module_of(e).__name__}.{e.public_name(op)}"

@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlmodel import SQLModel
 
 from agentfold_core.data_access.doors import writing
-from agentfold_core.data_access.manage.projects import upsert_project
+from agentfold_core.data_access.manage.projects import PROJECTS
 from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.data_access.runtime.tenants import create_tenant
 from agentfold_core.db.columns import ScopeLevel
@@ -155,7 +155,7 @@ class Graph:
         branch_key = (*key, ctx.ref)
         if ctx.ref != DEFAULT_BRANCH and branch_key not in self._made:
             # Until versioning exists, a branch is the project's rows with that `branch`.
-            await upsert_project(self.dbs.manage)(
+            await PROJECTS.upsert(self.dbs.manage)(
                 scopes=ctx.project_scope(), data={"name": f"Project {ctx.project} @ {ctx.ref}"}
             )
             self._made.add(branch_key)

@@ -34,11 +34,14 @@ class Prepared:
     sql: str
     positional: tuple[str, ...] | None  # bind names in order, for qmark drivers
     binds: tuple[tuple[str, Processor], ...]  # bind names whose values need processing
+    defaults: tuple[tuple[str, Any], ...]  # values of the statement's own literals
     columns: tuple[str, ...]  # result column names ((): no result rows)
     results: tuple[tuple[int, Processor], ...]  # result columns that need processing
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
         """Driver parameters for ``values`` keyed by bind name."""
+        if self.defaults:
+            values = {**dict(self.defaults), **values}
         if self.binds:
             values = dict(values)
             for name, process in self.binds:
@@ -60,6 +63,9 @@ def prepare(statement: ClauseElement, dialect: Dialect) -> Prepared:
     """Compile ``statement`` for ``dialect`` with the processors of its binds and columns."""
     compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
     binds: list[tuple[str, Processor]] = []
+    defaults = tuple(
+        (name, bind.effective_value) for name, bind in compiled.binds.items() if not bind.required
+    )
     for name, bind in compiled.binds.items():
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
@@ -73,7 +79,9 @@ def prepare(statement: ClauseElement, dialect: Dialect) -> Prepared:
             results.append((index, process))
         del objects
     positional = tuple(compiled.positiontup or ()) if compiled.positional else None
-    return Prepared(str(compiled), positional, tuple(binds), tuple(columns), tuple(results))
+    return Prepared(
+        str(compiled), positional, tuple(binds), defaults, tuple(columns), tuple(results)
+    )
 
 
 async def run(conn: AsyncConnection, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]:

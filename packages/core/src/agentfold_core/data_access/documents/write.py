@@ -35,11 +35,13 @@ import pydantic_core
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from agentfold_core.data_access.crud import Entity
 from agentfold_core.data_access.documents.models import document_fields, document_model
 from agentfold_core.data_access.documents.read import read_rows, stored_fields
-from agentfold_core.data_access.documents.tree import AGENT_NODE, PROJECT_NODE, SUB_AGENT_NODE, Node
+from agentfold_core.data_access.documents.tree import AGENT_NODE, PROJECT_NODE, Node
 from agentfold_core.data_access.doors import Access, Db, writing
-from agentfold_core.data_access.manage.agents import SOFT_REFERENCES
+from agentfold_core.data_access.manage.agents import SOFT_REFERENCES, SUB_AGENTS
+from agentfold_core.data_access.manage.triggers import TRIGGERS
 from agentfold_core.data_access.project_lifecycle import (
     ProjectAlreadyExists,
     ProjectCreate,
@@ -49,6 +51,7 @@ from agentfold_core.data_access.project_lifecycle import (
 from agentfold_core.data_access.runtime.cascade import (
     cascade_delete_by_agent,
     cascade_delete_by_sub_agent,
+    cascade_delete_by_trigger,
 )
 from agentfold_core.data_access.scope_keys import resolve
 from agentfold_core.db.base import manage_metadata
@@ -97,9 +100,11 @@ class PutResult:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
-    # Agents and sub-agents (agent id, sub-agent id) removed, for the runtime cascades.
+    # What runtime rows may name, removed (for the runtime cascades): agents, and
+    # (agent id, id) of sub-agents and triggers of agents that were kept.
     removed_agents: tuple[str, ...] = ()
     removed_sub_agents: tuple[tuple[str, str], ...] = ()
+    removed_triggers: tuple[tuple[str, str], ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -312,7 +317,7 @@ async def _write_difference(
     updated: Counter[str] = Counter()
     deleted: Counter[str] = Counter()
     removed_agents: list[str] = []
-    removed_sub_agents: list[tuple[str, str]] = []
+    removed_children: dict[Entity[Any], list[tuple[str, str]]] = defaultdict(list)
     # Children first; cascades would remove them anyway, but the entity's rules run.
     for node in sorted(stored, key=lambda n: -_TABLE_ORDER[n.entity.table.name]):
         gone = [i for i in stored[node] if i not in wanted[node]]
@@ -326,45 +331,56 @@ async def _write_difference(
         deleted[entity.traits.name] += await entity.delete_keys(access, keys)
         if entity is AGENT_NODE.entity:
             removed_agents += [row_id for _, row_id in gone]
-        elif entity is SUB_AGENT_NODE.entity:
-            removed_sub_agents += [(path[0], row_id) for path, row_id in gone]
+        elif entity in (SUB_AGENTS, TRIGGERS):
+            removed_children[entity] += [(path[0], row_id) for path, row_id in gone]
     now = utcnow()
     for node in sorted(wanted, key=lambda n: _TABLE_ORDER[n.entity.table.name]):
         old = stored.get(node, {})
-        write = []
+        inserted, changed = [], []
         for identity, row in wanted[node].items():
             previous = old.get(identity)
             if previous is None:
-                created[node.entity.traits.name] += 1
+                inserted.append({**row.values, "created_at": now, "updated_at": now})
             elif previous != row.stored:
-                updated[node.entity.traits.name] += 1
-            else:
-                continue
-            write.append({**row.values, "created_at": now, "updated_at": now})
-        await node.entity.upsert_many(access, write)
+                changed.append({**row.values, "created_at": now, "updated_at": now})
+        name = node.entity.traits.name
+        if inserted:
+            created[name] += len(inserted)
+        if changed:
+            updated[name] += len(changed)
+        await node.entity.save_many(access, inserted, changed)
     return PutResult(
         created=dict(created),
         updated=dict(updated),
         deleted=dict(deleted),
         removed_agents=tuple(removed_agents),
-        # Sub-agents of removed agents went with them: the cascade by agent covers them.
-        removed_sub_agents=tuple(s for s in removed_sub_agents if s[0] not in removed_agents),
+        # Children of removed agents went with them: the cascade by agent covers them.
+        removed_sub_agents=tuple(
+            c for c in removed_children[SUB_AGENTS] if c[0] not in removed_agents
+        ),
+        removed_triggers=tuple(c for c in removed_children[TRIGGERS] if c[0] not in removed_agents),
     )
 
 
 async def _cascade_removed(runtime: Db, scopes: ProjectScope, result: PutResult) -> None:
-    if not result.removed_agents and not result.removed_sub_agents:
+    if not (result.removed_agents or result.removed_sub_agents or result.removed_triggers):
         return
+
+    def agent(agent_id: str) -> AgentScope:
+        return AgentScope(scopes.tenant_id, scopes.project_id, agent_id, ref=scopes.ref)
+
     async with writing(runtime, scopes) as access:
         for agent_id in result.removed_agents:
-            await cascade_delete_by_agent(access.unit)(
-                scopes=AgentScope(scopes.tenant_id, scopes.project_id, agent_id, ref=scopes.ref)
-            )
+            await cascade_delete_by_agent(access.unit)(scopes=agent(agent_id))
         for agent_id, sub_agent_id in result.removed_sub_agents:
             await cascade_delete_by_sub_agent(access.unit)(
                 scopes=SubAgentScope(
                     scopes.tenant_id, scopes.project_id, agent_id, sub_agent_id, ref=scopes.ref
                 )
+            )
+        for agent_id, trigger_id in result.removed_triggers:
+            await cascade_delete_by_trigger(access.unit)(
+                scopes=agent(agent_id), trigger_id=trigger_id
             )
 
 

@@ -12,4 +12,3 @@ PROJECTS: Entity[ProjectRow] = Entity(Project, label="project", plural="projects
 get_project = PROJECTS.get
 list_projects = PROJECTS.list
 update_project = PROJECTS.update
-upsert_project = PROJECTS.upsert
