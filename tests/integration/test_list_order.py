@@ -74,10 +74,9 @@ def _assert_index_order_on_postgresql(plan: dict[str, Any], index: str) -> None:
     kinds = [node["Node Type"] for node in nodes]
     assert not {"Sort", "Incremental Sort"} & set(kinds), kinds
     scans = [n for n in nodes if n["Node Type"] in ("Index Scan", "Index Only Scan")]
-    # The page reads the index backwards; the total (a subquery evaluated once) counts
-    # over the same index, in whichever direction.
-    assert {n["Index Name"] for n in scans} == {index}, nodes
-    assert "Backward" in {n["Scan Direction"] for n in scans}, nodes
+    # The page reads the list index backwards; the total (a subquery evaluated once)
+    # counts over whichever index of the scope the planner likes, never the table.
+    assert (index, "Backward") in {(n["Index Name"], n["Scan Direction"]) for n in scans}, nodes
     assert not {"Seq Scan"} & set(kinds), kinds
 
 
