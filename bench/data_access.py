@@ -20,10 +20,8 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -34,7 +32,6 @@ from typing import Any
 import aiosqlite
 import psycopg
 from psycopg.rows import dict_row
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -49,9 +46,10 @@ from agentfold_core.data_access.manage.agents import (
     list_agents,
 )
 from agentfold_core.data_access.project_lifecycle import create_project
-from agentfold_core.db.engine import Database, create_database
+from agentfold_core.db.engine import Database
 from agentfold_core.migrations import upgrade
 from agentfold_core.scopes import ProjectScope, TenantScope
+from scratch import postgres_scratch, sqlite_scratch
 
 TENANT, PROJECT, BULK = "bench", "support", "bulk"
 Timer = Callable[[], Awaitable[Any]]
@@ -325,46 +323,17 @@ async def main() -> None:
     args = parser.parse_args()
     report: dict[str, Any] = {"iterations": args.iterations}
 
-    with tempfile.TemporaryDirectory() as tmp:
-        manage_path, runtime_path = Path(tmp, "manage.db"), Path(tmp, "runtime.db")
-        manage = create_database(f"sqlite+aiosqlite:///{manage_path}", "manage")
-        runtime = create_database(f"sqlite+aiosqlite:///{runtime_path}", "runtime")
-        try:
-            report["sqlite"] = await _bench_backend(
-                manage, runtime, RawSqlite(str(manage_path)), args.iterations
-            )
-        finally:
-            await manage.dispose()
-            await runtime.dispose()
-
-    if args.postgres:
-        server = make_url(args.postgres)
-        admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
-        names = [f"agentfold_bench_{secrets.token_hex(3)}_{r}" for r in ("manage", "runtime")]
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for name in names:
-                conn.execute(f'CREATE DATABASE "{name}"')
-        urls = [
-            server.set(drivername="postgresql+psycopg", database=n).render_as_string(
-                hide_password=False
-            )
-            for n in names
-        ]
-        manage = create_database(urls[0], "manage")
-        runtime = create_database(urls[1], "runtime")
-        raw_info = server.set(drivername="postgresql", database=names[0]).render_as_string(
-            hide_password=False
+    async with sqlite_scratch() as dbs:
+        raw_sqlite = RawSqlite(dbs.manage_raw)
+        report["sqlite"] = await _bench_backend(
+            dbs.manage, dbs.runtime, raw_sqlite, args.iterations
         )
-        try:
+    if args.postgres:
+        async with postgres_scratch(args.postgres, "bench") as dbs:
+            raw_postgres = RawPostgres(dbs.manage_raw)
             report["postgresql"] = await _bench_backend(
-                manage, runtime, RawPostgres(raw_info), args.iterations
+                dbs.manage, dbs.runtime, raw_postgres, args.iterations
             )
-        finally:
-            await manage.dispose()
-            await runtime.dispose()
-            with psycopg.connect(admin, autocommit=True) as conn:
-                for name in names:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(json.dumps(report, indent=2))
 
 

@@ -47,25 +47,20 @@ import asyncio
 import json
 import math
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.metadata import version
 from itertools import count
-from pathlib import Path
 from typing import Any, ClassVar, NoReturn, Protocol
 
-import psycopg
 from advanced_alchemy.exceptions import NotFoundError
 from advanced_alchemy.filters import LimitOffset, OrderBy, StatementFilter
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import OffsetPagination, SQLAlchemyAsyncRepositoryService
 from sqlalchemy import FromClause, event, func, inspect, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlmodel import col
@@ -78,12 +73,13 @@ from agentfold_core.data_access.manage.agents import (
     update_agent,
 )
 from agentfold_core.data_access.project_lifecycle import create_project
-from agentfold_core.db.engine import Database, create_database
+from agentfold_core.db.engine import Database
 from agentfold_core.db.manage.schema import Agent, AgentRow
 from agentfold_core.db.types import utcnow
 from agentfold_core.migrations import upgrade
 from agentfold_core.pagination import Page, Pagination
 from agentfold_core.scopes import ProjectScope, TenantScope
+from scratch import postgres_scratch, sqlite_scratch
 
 TENANT, CATALOG, WRITES = "bench", "catalog", "writes"
 AGENTS_IN_CATALOG = 100
@@ -653,40 +649,14 @@ async def bench_backend(
 
 async def bench_sqlite(rounds: int, iterations: int) -> dict[str, object]:
     """The benchmark on two SQLite files in a temporary directory."""
-    with tempfile.TemporaryDirectory() as tmp:
-        manage = create_database(f"sqlite+aiosqlite:///{Path(tmp, 'manage.db')}", "manage")
-        runtime = create_database(f"sqlite+aiosqlite:///{Path(tmp, 'runtime.db')}", "runtime")
-        try:
-            return await bench_backend(manage, runtime, rounds, iterations)
-        finally:
-            await manage.dispose()
-            await runtime.dispose()
+    async with sqlite_scratch() as dbs:
+        return await bench_backend(dbs.manage, dbs.runtime, rounds, iterations)
 
 
 async def bench_postgres(url: str, rounds: int, iterations: int) -> dict[str, object]:
     """The benchmark on two scratch PostgreSQL databases, dropped at the end."""
-    server = make_url(url)
-    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    names = [f"agentfold_libs_{secrets.token_hex(3)}_{role}" for role in ("manage", "runtime")]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for name in names:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    manage_url, runtime_url = (
-        server.set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False
-        )
-        for name in names
-    )
-    manage = create_database(manage_url, "manage")
-    runtime = create_database(runtime_url, "runtime")
-    try:
-        return await bench_backend(manage, runtime, rounds, iterations)
-    finally:
-        await manage.dispose()
-        await runtime.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for name in names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with postgres_scratch(url, "libs") as dbs:
+        return await bench_backend(dbs.manage, dbs.runtime, rounds, iterations)
 
 
 async def main() -> None:

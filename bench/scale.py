@@ -26,10 +26,8 @@ import asyncio
 import copy
 import json
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -38,9 +36,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import Connection, inspect, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,9 +46,10 @@ from agentfold_core.data_access.documents import get_full_project, put_full_proj
 from agentfold_core.data_access.doors import reading, reading_system
 from agentfold_core.data_access.manage.agents import get_agent, list_agents
 from agentfold_core.data_access.project_lifecycle import delete_project
-from agentfold_core.db.engine import Database, create_database
+from agentfold_core.db.engine import Database
 from agentfold_core.migrations import upgrade
 from agentfold_core.scopes import ProjectScope
+from scratch import postgres_scratch, sqlite_scratch
 
 Document = dict[str, Any]
 Measured = Callable[[], Awaitable[float]]  # one call; returns its elapsed µs
@@ -427,40 +424,14 @@ def _summary(document: Document, rows: RowCounts) -> dict[str, object]:
 
 async def bench_sqlite(settings: Settings) -> dict[str, object]:
     """The benchmark on two SQLite files in a temporary directory."""
-    with tempfile.TemporaryDirectory() as tmp:
-        manage = create_database(f"sqlite+aiosqlite:///{Path(tmp, 'manage.db')}", "manage")
-        runtime = create_database(f"sqlite+aiosqlite:///{Path(tmp, 'runtime.db')}", "runtime")
-        try:
-            return await bench_backend(manage, runtime, settings)
-        finally:
-            await manage.dispose()
-            await runtime.dispose()
+    async with sqlite_scratch() as dbs:
+        return await bench_backend(dbs.manage, dbs.runtime, settings)
 
 
 async def bench_postgres(url: str, settings: Settings) -> dict[str, object]:
     """The benchmark on two scratch PostgreSQL databases, dropped at the end."""
-    server = make_url(url)
-    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    names = [f"agentfold_scale_{secrets.token_hex(3)}_{role}" for role in ("manage", "runtime")]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for name in names:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    manage_url, runtime_url = (
-        server.set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False
-        )
-        for name in names
-    )
-    manage = create_database(manage_url, "manage")
-    runtime = create_database(runtime_url, "runtime")
-    try:
-        return await bench_backend(manage, runtime, settings)
-    finally:
-        await manage.dispose()
-        await runtime.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for name in names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with postgres_scratch(url, "scale") as dbs:
+        return await bench_backend(dbs.manage, dbs.runtime, settings)
 
 
 async def main() -> None:
