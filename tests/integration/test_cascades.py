@@ -24,7 +24,7 @@ from agentfold_core.data_access.manage.credentials import delete_credential_refe
 from agentfold_core.data_access.manage.projects import PROJECTS
 from agentfold_core.data_access.project_lifecycle import delete_project
 from agentfold_core.data_access.runtime.tenants import delete_tenant
-from agentfold_core.db.base import manage_metadata, runtime_metadata
+from agentfold_core.db.base import entity_tables, manage_metadata, runtime_metadata
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
 from tests.conftest import Ids
@@ -120,7 +120,8 @@ async def test_deleting_a_project_row_cascades_to_its_branch_only(
 
     after = await expect_removal(databases, [ids.tenant], delete, gone)
     # Every manage table still has its main-branch row.
-    assert {t for t, _ in after if t in manage_metadata.tables} == set(manage_metadata.tables)
+    entities = {t.name for t in entity_tables(manage_metadata)}
+    assert {t for t, _ in after if t in entities} == entities
 
 
 async def test_deleting_an_agent_cascades_to_everything_of_that_agent(
@@ -268,7 +269,7 @@ def reference_foreign_keys() -> set[tuple[str, str, str]]:
     table's own scope owner."""
     result = set()
     for metadata in (manage_metadata, runtime_metadata):
-        for table in metadata.tables.values():
+        for table in entity_tables(metadata):
             entity = entity_for(table.name)
             for fk in table.foreign_key_constraints:
                 assert isinstance(fk, ForeignKeyConstraint)
@@ -463,4 +464,5 @@ async def test_delete_project_removes_runtime_and_manage_rows_of_every_branch(
     after = await expect_removal(databases, [ids.tenant], delete, gone)
     assert ("tenants", (ids.tenant,)) in after
     # The neighbouring project keeps a row in every table.
-    assert {t for t, _ in after} == set(manage_metadata.tables) | set(runtime_metadata.tables)
+    entities = {t.name for m in (manage_metadata, runtime_metadata) for t in entity_tables(m)}
+    assert {t for t, _ in after} == entities

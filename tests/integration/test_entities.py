@@ -12,7 +12,7 @@ import pytest
 from _pytest.mark import ParameterSet
 
 from agentfold_core.data_access.manage.agents import AGENTS
-from agentfold_core.db.base import manage_metadata, runtime_metadata
+from agentfold_core.db.base import entity_tables, manage_metadata, runtime_metadata
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.errors import Conflict, ValidationFailed
 from agentfold_core.pagination import MAX_LIMIT, Pagination
@@ -57,7 +57,7 @@ def entity_params(*, public_create: bool = False) -> list[ParameterSet]:
 
 
 def test_introspection_finds_every_table_of_both_databases() -> None:
-    tables = set(manage_metadata.tables) | set(runtime_metadata.tables)
+    tables = {t.name for m in (manage_metadata, runtime_metadata) for t in entity_tables(m)}
     found = [e.traits.name for e in all_entities()]
     assert len(found) == len(set(found)), "two entities over one table"
     assert set(found) == tables

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agentfold_core.data_access.doors import transaction
 from agentfold_core.data_access.manage.agents import AGENTS
 from agentfold_core.data_access.manage.projects import PROJECTS
 from agentfold_core.db.engine import Database
@@ -169,7 +170,8 @@ async def _many_agents(databases: TestDatabases, ids: Ids, projects: int, each: 
         }
         for i in range(projects * each)
     ]
-    async with databases.manage.write() as conn:
+    async with transaction(databases.manage, message="many agents") as unit:
+        conn = unit.conn
         await conn.execute(insert(PROJECTS.table), project_rows)
         await conn.execute(insert(AGENTS.table), agent_rows)
         if conn.dialect.name == "postgresql":

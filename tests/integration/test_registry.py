@@ -23,7 +23,7 @@ import agentfold_core.data_access.manage as manage_package
 import agentfold_core.data_access.runtime as runtime_package
 from agentfold_core.data_access.crud import Entity
 from agentfold_core.data_access.registry import OPERATIONS, REGISTRY, Registered
-from agentfold_core.db.base import manage_metadata, runtime_metadata
+from agentfold_core.db.base import entity_tables, manage_metadata, runtime_metadata
 
 _KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -73,7 +73,8 @@ def _entries() -> list[ParameterSet]:
 
 def test_every_table_of_both_schemas_has_exactly_one_entry() -> None:
     tables = Counter(e.table for e in REGISTRY)
-    assert set(tables) == set(manage_metadata.tables) | set(runtime_metadata.tables)
+    entities = {t.name for m in (manage_metadata, runtime_metadata) for t in entity_tables(m)}
+    assert set(tables) == entities
     assert {t for t, n in tables.items() if n != 1} == set()
     for entry in REGISTRY:
         metadata = manage_metadata if entry.database == "manage" else runtime_metadata

@@ -23,7 +23,8 @@ SUBCOMMANDS = (
     "check-references",
 )
 # Messages of the newest revisions (the first line of their docstrings).
-MANAGE_0002 = "List-order indexes on every listed table"
+MANAGE_HEAD = "0004"
+MANAGE_0004 = "History of existing projects: a root commit per branch"
 RUNTIME_0002 = "Tenant-wide API keys with roles; list-order indexes on every listed table"
 # Commands that need both databases at once take no --db.
 BOTH_DATABASES = {"check-references"}
@@ -76,24 +77,26 @@ def test_upgrade_current_history_downgrade(
     up = run("db", "upgrade", "--db", "all")
     assert up.status == 0, up.err
     lines = up.out.splitlines()
-    assert lines[0] == "manage: applying 2 revisions"
-    assert lines[1].startswith("  [1/2] 0001 initial schema  ")
-    assert lines[2].startswith("  [2/2] 0002 List-order indexes")
-    assert lines[3].startswith("manage: upgraded <base> -> 0002 (2 revisions in ")
-    assert lines[4] == "runtime: applying 2 revisions"
-    assert lines[6].startswith("  [2/2] 0002 Tenant-wide API keys with roles")
-    assert lines[7].startswith("runtime: upgraded <base> -> 0002 (2 revisions in ")
+    assert lines[0] == "manage: applying 4 revisions"
+    assert lines[1].startswith("  [1/4] 0001 initial schema  ")
+    assert lines[2].startswith("  [2/4] 0002 List-order indexes")
+    assert lines[3].startswith("  [3/4] 0003 Version control: its tables")
+    assert lines[4].startswith("  [4/4] 0004 History of existing projects")
+    assert lines[5].startswith("manage: upgraded <base> -> 0004 (4 revisions in ")
+    assert lines[6] == "runtime: applying 2 revisions"
+    assert lines[8].startswith("  [2/2] 0002 Tenant-wide API keys with roles")
+    assert lines[9].startswith("runtime: upgraded <base> -> 0002 (2 revisions in ")
     assert up.err == ""
 
     now = run("db", "current")
     assert now.out.splitlines() == [
-        f"manage: 0002 (head) {MANAGE_0002}",
+        f"manage: 0004 (head) {MANAGE_0004}",
         f"runtime: 0002 (head) {RUNTIME_0002}",
     ]
     history = run("db", "history", "--db", "manage", "--indicate-current", "--verbose")
     assert history.out.splitlines()[:2] == [
         "manage:",
-        f"  0001 -> 0002 (head, current)  {MANAGE_0002}",
+        f"  0003 -> 0004 (head, current)  {MANAGE_0004}",
     ]
     assert "  <base> -> 0001  initial schema" in history.out.splitlines()
     assert "migrations/manage/versions/0001_initial_schema.py" in history.out

@@ -121,7 +121,7 @@ def test_cli_verify_names_the_fix(
     path = empty.runtime_url.removeprefix("sqlite+aiosqlite:///")
     missing_file = [f"  - the database file {path} does not exist"]
     assert result.out.splitlines() == [
-        "manage: ready (at 0002)",
+        "manage: ready (at 0004)",
         "runtime: not ready",
         *(missing_file if empty.backend == "sqlite" else []),
         f"  - revisions not applied: 0001 (initial schema), 0002 ({RUNTIME_0002})",

@@ -12,7 +12,7 @@ from agentfold_core.db.list_order import (
     list_index_name,
     list_scope_columns,
 )
-from tests.unit.test_schema_keys import TABLE_PARAMS, traits_of
+from tests.unit.test_schema_keys import ENTITY_TABLE_PARAMS, traits_of
 
 
 def _list_indexes(table: Table) -> list[tuple[str, tuple[str, ...]]]:
@@ -23,7 +23,7 @@ def _list_indexes(table: Table) -> list[tuple[str, tuple[str, ...]]]:
     ]
 
 
-@pytest.mark.parametrize(("db", "table"), TABLE_PARAMS)
+@pytest.mark.parametrize(("db", "table"), ENTITY_TABLE_PARAMS)
 def test_each_listed_table_has_one_index_in_list_order(db: str, table: Table) -> None:
     traits = traits_of(table)
     scope = list_scope_columns(traits)
@@ -42,7 +42,7 @@ def test_each_listed_table_has_one_index_in_list_order(db: str, table: Table) ->
     assert list(scope) == [c for c in primary if c in scope]
 
 
-@pytest.mark.parametrize(("db", "table"), TABLE_PARAMS)
+@pytest.mark.parametrize(("db", "table"), ENTITY_TABLE_PARAMS)
 def test_list_scope_is_the_key_without_id_except_for_the_tenant_row(db: str, table: Table) -> None:
     traits = traits_of(table)
     primary = tuple(c.name for c in table.primary_key.columns)

@@ -26,7 +26,14 @@ from sqlmodel import SQLModel
 
 import agentfold_core.db.manage.schema
 import agentfold_core.db.runtime.schema  # noqa: F401 - registers the runtime tables
-from agentfold_core.db.base import ManageBase, RuntimeBase, manage_metadata, runtime_metadata
+from agentfold_core.db.base import (
+    INTERNAL,
+    ManageBase,
+    RuntimeBase,
+    entity_tables,
+    manage_metadata,
+    runtime_metadata,
+)
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.db.traits import TableTraits, table_traits
 
@@ -92,13 +99,20 @@ def expected_key(table: Table, db: str) -> list[str]:
 
 
 TABLE_PARAMS = [pytest.param(db, t, id=f"{db}.{t.name}") for db, t in all_tables()]
+# Tables of entities (version control's internal tables have no entity and no traits).
+ENTITY_TABLE_PARAMS = [
+    pytest.param(db, t, id=f"{db}.{t.name}") for db, t in all_tables() if not t.info.get(INTERNAL)
+]
 
 
 def test_both_schemas_are_populated_and_disjoint() -> None:
     assert len(manage_metadata.tables) >= 20
     assert len(runtime_metadata.tables) >= 10
     assert not set(manage_metadata.tables) & set(runtime_metadata.tables)
-    assert set(table_classes()) == set(manage_metadata.tables) | set(runtime_metadata.tables)
+    entities = {t.name for m in METADATAS.values() for t in entity_tables(m)}
+    assert set(table_classes()) == entities
+    internal = set(manage_metadata.tables) - entities
+    assert internal == {t.name for t in manage_metadata.tables.values() if t.info.get(INTERNAL)}
 
 
 def test_allow_lists_name_real_things() -> None:
@@ -109,6 +123,14 @@ def test_allow_lists_name_real_things() -> None:
 
 
 @pytest.mark.parametrize(("db", "table"), TABLE_PARAMS)
+def test_internal_tables_are_keyed_by_project(db: str, table: Table) -> None:
+    """Version control's own tables hold a project's history: keyed by its scope."""
+    if table.info.get(INTERNAL):
+        assert db == "manage"
+        assert [c.name for c in table.primary_key.columns][:2] == ["tenant_id", "project_id"]
+
+
+@pytest.mark.parametrize(("db", "table"), ENTITY_TABLE_PARAMS)
 def test_primary_key_holds_every_scope_column_in_order(db: str, table: Table) -> None:
     primary = [c.name for c in table.primary_key.columns]
     assert primary == expected_key(table, db)
@@ -151,7 +173,11 @@ def test_foreign_keys_start_with_tenant_and_stay_in_scope(db: str, table: Table)
             if remote != "id":
                 assert local == remote, (fk.name, local, remote)
         if db == "manage":
-            assert {"tenant_id", "project_id", "branch"} <= {local for local, _ in pairs}
+            # Inside one project's branch; version control's tables: one project.
+            scope = {"tenant_id", "project_id"}
+            if not table.info.get(INTERNAL):
+                scope.add("branch")
+            assert scope <= {local for local, _ in pairs}
 
 
 @pytest.mark.parametrize(("db", "table"), TABLE_PARAMS)

@@ -532,7 +532,9 @@ class Entity(Generic[RowT]):
 
         async def _create(*, scopes: TenantScope, data: Data) -> RowT:
             async with writing(db, scopes) as access:
-                return await self.insert_row(access, self.insert_values(access.target, data))
+                values = self.insert_values(access.target, data)
+                access.unit.describe(f"Create {self.label} {values['id']}")
+                return await self.insert_row(access, values)
 
         return _create
 
@@ -542,7 +544,9 @@ class Entity(Generic[RowT]):
         async def _update(*, scopes: TenantScope, data: Data, **ids: str) -> RowT | None:
             values = self.update_values(data)
             async with writing(db, scopes) as access:
-                return await self.update_row(access, self.key(access.target, ids), values)
+                key = self.key(access.target, ids)
+                access.unit.describe(f"Update {self.label} {key['id']}")
+                return await self.update_row(access, key, values)
 
         return _update
 
@@ -551,7 +555,9 @@ class Entity(Generic[RowT]):
 
         async def _upsert(*, scopes: TenantScope, data: Data) -> RowT:
             async with writing(db, scopes) as access:
-                return await self.upsert_row(access, self.insert_values(access.target, data))
+                values = self.insert_values(access.target, data)
+                access.unit.describe(f"Put {self.label} {values['id']}")
+                return await self.upsert_row(access, values)
 
         return _upsert
 
@@ -560,7 +566,9 @@ class Entity(Generic[RowT]):
 
         async def _delete(*, scopes: TenantScope, **ids: str) -> bool:
             async with writing(db, scopes) as access:
-                return await self.delete_keys(access, [self.key(access.target, ids)]) > 0
+                key = self.key(access.target, ids)
+                access.unit.describe(f"Delete {self.label} {key['id']}")
+                return await self.delete_keys(access, [key]) > 0
 
         return _delete
 

@@ -24,8 +24,10 @@ from agentfold_core.data_access.scope_keys import Target, resolve
 from agentfold_core.db.engine import Database
 from agentfold_core.errors import ValidationFailed
 from agentfold_core.scopes import TenantScope
+from agentfold_core.versioning.commit import commit_changes
 
 Hook = Callable[["Unit"], Awaitable[None]]
+_DESCRIBED_AT_MOST = 20
 
 
 class DoorListener(Protocol):
@@ -62,8 +64,10 @@ class Unit:
 
     __slots__ = (
         "_checks",
+        "_described",
         "_hooks",
         "author",
+        "commits",
         "conn",
         "database",
         "message",
@@ -90,6 +94,9 @@ class Unit:
         self.targets: list[Target] = []
         self._checks: list[Hook] = []
         self._hooks: list[Hook] = []
+        self._described: list[str] = []
+        # Commits made by the unit (manage database), once it has finished.
+        self.commits: list[str] = []
 
     def defer(self, check: Hook) -> None:
         """Run ``check`` at the end of the unit, before its commit (a deferred constraint)."""
@@ -134,8 +141,27 @@ class Unit:
             await check(self)
         for hook in self._hooks:
             await hook(self)
+        if self.database.role == "manage":
+            # Every manage transaction commits what it changed, in the same transaction.
+            self.commits = await commit_changes(
+                self.conn, self.tenant_id, message=self.commit_message(), author=self.author
+            )
         for listener in _listeners(self.database):
             await listener.before_commit(self)
+
+    def describe(self, message: str | None) -> None:
+        """Add what one call did to the commit message (unless the unit has its own)."""
+        if message is not None and message not in self._described:
+            self._described.append(message)
+
+    def commit_message(self) -> str | None:
+        """The unit's own message, else what its calls did."""
+        if self.message is not None:
+            return self.message
+        if len(self._described) > _DESCRIBED_AT_MOST:
+            shown = "; ".join(self._described[:_DESCRIBED_AT_MOST])
+            return f"{shown}; and {len(self._described) - _DESCRIBED_AT_MOST} more"
+        return "; ".join(self._described) or None
 
 
 Db = Database | Unit
@@ -210,11 +236,11 @@ async def writing(
         target = await db.enter(scope)
         if db.author is None:
             db.author = author
-        if db.message is None:
-            db.message = message
+        db.describe(message)
         yield Access(db, target)
         return
-    async with transaction(db, author=author, message=message) as unit:
+    async with transaction(db, author=author) as unit:
+        unit.describe(message)
         target = await unit.enter(scope)
         yield Access(unit, target)
 

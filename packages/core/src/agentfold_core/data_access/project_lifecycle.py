@@ -25,6 +25,7 @@ from agentfold_core.db.manage.schema import ProjectRow
 from agentfold_core.errors import Conflict, NotFound
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, TenantScope
 from agentfold_core.validation import Data, validate_input
+from agentfold_core.versioning.project import forget_project
 
 Populate = Callable[[Access], Awaitable[None]]
 
@@ -94,6 +95,7 @@ async def create_project_with(
             # Only the final runtime commit can fail here: undo this call's manage rows.
             async with writing(manage, scope) as access:
                 await PROJECTS.delete_scope(access, _every_branch(access))
+                await forget_project(access.conn, scope.tenant_id, scope.project_id)
         raise
     return row
 
@@ -126,6 +128,8 @@ def delete_project(manage: Database, runtime: Database) -> Callable[..., Awaitab
             message = f"Delete project {scopes.project_id}"
             async with writing(manage, scopes, message=message) as access:
                 await PROJECTS.delete_scope(access, _every_branch(access))
+                # Its history goes with it: every branch, commit, tag and row image.
+                await forget_project(access.conn, scopes.tenant_id, scopes.project_id)
         return True
 
     return _delete

@@ -38,3 +38,15 @@ class ManageBase(SQLModel, registry=registry(metadata=manage_metadata)):
 
 class RuntimeBase(SQLModel, registry=registry(metadata=runtime_metadata)):
     """Base of every table in the runtime database."""
+
+
+# ``Table.info`` key of tables that hold no entity (version control's own tables):
+# no registry entry, no routes, not versioned themselves.
+INTERNAL = "internal"
+
+
+def entity_tables(metadata: MetaData) -> list[Table]:
+    """The tables of ``metadata`` that hold entities (not internal ones), by name."""
+    return sorted(
+        (t for t in metadata.tables.values() if not t.info.get(INTERNAL)), key=lambda t: t.name
+    )

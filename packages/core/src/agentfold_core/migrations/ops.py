@@ -1,4 +1,5 @@
-"""Helpers for revision scripts: the SQLite triggers that emulate ``SET NULL (col)``.
+"""Helpers for revision scripts: the SQLite triggers that emulate ``SET NULL (col)``,
+and the capture triggers of version control.
 
 PostgreSQL nulls only the named column natively; SQLite gets a ``BEFORE DELETE``
 trigger on the referenced table (see ``agentfold_core.db.foreign_keys``). Every helper
@@ -13,6 +14,8 @@ from alembic import op
 from sqlalchemy import Column, ForeignKeyConstraint, MetaData, Table
 
 from agentfold_core.db.foreign_keys import SET_NULL_COLUMN, sqlite_set_null_triggers
+from agentfold_core.versioning.bootstrap import initialise_history as initialise
+from agentfold_core.versioning.capture import CaptureSpec
 
 
 def _on_sqlite() -> bool:
@@ -56,3 +59,38 @@ def drop_sqlite_triggers(*names: str) -> None:
         return
     for name in names:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def create_capture_triggers(
+    table: str, key_columns: Sequence[str], *, project_column: str = "project_id"
+) -> None:
+    """Install the version-control capture triggers of a versioned manage table.
+
+    ``key_columns`` are its key after the scope (``("agent_id", "id")`` for a table of
+    an agent's rows); ``project_column`` is ``"id"`` for the projects table itself. A
+    revision that adds a versioned table calls this after ``op.create_table`` (and
+    again after a SQLite batch operation on it, which drops a table's triggers).
+    """
+    spec = CaptureSpec(table, tuple(key_columns), project_column)
+    for sql in spec.create_sql(op.get_context().dialect.name):
+        op.execute(sql)
+
+
+def drop_capture_triggers(table: str) -> None:
+    """Remove a table's capture triggers (before dropping the table)."""
+    spec = CaptureSpec(table, ("id",))
+    for sql in spec.drop_sql(op.get_context().dialect.name):
+        op.execute(sql)
+
+
+def initialise_history() -> None:
+    """Give every project branch without history a root commit of its current rows
+    (the data revision that follows the installation of version control).
+
+    Rows are hashed in Python, so offline SQL (``--sql``) can only say so: run the
+    upgrade online to give existing projects their history.
+    """
+    if op.get_context().as_sql:
+        op.execute("-- 0004: existing projects get their history when upgraded online")
+        return
+    initialise(op.get_bind())

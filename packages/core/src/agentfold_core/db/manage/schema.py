@@ -520,3 +520,10 @@ class Trigger(TriggerRow, ManageBase, table=True):
 
 install_sqlite_set_null_triggers(ManageBase.metadata)
 add_list_order_indexes(ManageBase)
+
+# Version control's own tables belong to this schema (and to its migrations), and every
+# versioned table records what it writes.
+from agentfold_core.versioning import tables as _version_control  # noqa: E402, F401
+from agentfold_core.versioning.capture import install_capture_triggers  # noqa: E402
+
+install_capture_triggers(ManageBase.metadata)

@@ -1,0 +1,168 @@
+"""The version-control tables, in the manage database.
+
+Every key starts ``tenant_id, project_id`` like every other key, so a project's whole
+history lives (and is distributed) with its configuration. Row images are stored once
+per project, addressed by the hash of their canonical JSON; a commit stores only its
+changes against its first parent; each branch keeps a head manifest (table, row key
+-> image hash) so diff and merge of heads read no history; a full manifest is kept
+every ``SNAPSHOT_EVERY`` commits of depth so any past commit rebuilds quickly.
+
+These tables are internal (``info["internal"]``): no entity, no routes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from agentfold_core.db.base import INTERNAL, manage_metadata
+from agentfold_core.db.fields import SCOPE_LENGTH
+from agentfold_core.db.types import UTCDateTime
+
+HASH_LENGTH = 40
+TABLE_NAME_LENGTH = 64
+ROW_KEY_LENGTH = 1024
+SNAPSHOT_EVERY = 64
+_INFO = {INTERNAL: "versioning"}
+
+
+def _scope() -> list[Column[str]]:
+    return [
+        Column("tenant_id", String(SCOPE_LENGTH), nullable=False),
+        Column("project_id", String(SCOPE_LENGTH), nullable=False),
+    ]
+
+
+def _commit_of(column: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["tenant_id", "project_id", column],
+        ["vc_commits.tenant_id", "vc_commits.project_id", "vc_commits.id"],
+        ondelete="CASCADE",
+    )
+
+
+commits = Table(
+    "vc_commits",
+    manage_metadata,
+    *_scope(),
+    Column("id", String(HASH_LENGTH), nullable=False),
+    Column("parent_id", String(HASH_LENGTH)),
+    Column("merge_parent_id", String(HASH_LENGTH)),
+    # Longest path from the root (orders merge bases) and first-parent depth (snapshots).
+    Column("generation", Integer, nullable=False),
+    Column("depth", Integer, nullable=False),
+    Column("snapshot", Boolean, nullable=False),
+    Column("author", String(256), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "project_id", "id"),
+    Index(None, "tenant_id", "project_id", "parent_id"),
+    info=_INFO,
+)
+
+branches = Table(
+    "vc_branches",
+    manage_metadata,
+    *_scope(),
+    Column("branch", String(SCOPE_LENGTH), nullable=False),
+    Column("head", String(HASH_LENGTH), nullable=False),
+    # An internal branch holds a materialised tag or commit, read-only; user names
+    # can never take its name (it contains '~', which no branch name may).
+    Column("internal", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "project_id", "branch"),
+    _commit_of("head"),
+    info=_INFO,
+)
+
+tags = Table(
+    "vc_tags",
+    manage_metadata,
+    *_scope(),
+    Column("name", String(SCOPE_LENGTH), nullable=False),
+    Column("commit_id", String(HASH_LENGTH), nullable=False),
+    Column("author", String(256), nullable=False),
+    Column("message", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "project_id", "name"),
+    _commit_of("commit_id"),
+    info=_INFO,
+)
+
+images = Table(
+    "vc_images",
+    manage_metadata,
+    *_scope(),
+    Column("hash", String(HASH_LENGTH), nullable=False),
+    Column("data", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "project_id", "hash"),
+    info=_INFO,
+)
+
+changes = Table(
+    "vc_changes",
+    manage_metadata,
+    *_scope(),
+    Column("commit_id", String(HASH_LENGTH), nullable=False),
+    Column("table_name", String(TABLE_NAME_LENGTH), nullable=False),
+    Column("row_key", String(ROW_KEY_LENGTH), nullable=False),
+    Column("before_hash", String(HASH_LENGTH)),
+    Column("after_hash", String(HASH_LENGTH)),
+    PrimaryKeyConstraint("tenant_id", "project_id", "commit_id", "table_name", "row_key"),
+    _commit_of("commit_id"),
+    info=_INFO,
+)
+
+heads = Table(
+    "vc_heads",
+    manage_metadata,
+    *_scope(),
+    Column("branch", String(SCOPE_LENGTH), nullable=False),
+    Column("table_name", String(TABLE_NAME_LENGTH), nullable=False),
+    Column("row_key", String(ROW_KEY_LENGTH), nullable=False),
+    Column("row_hash", String(HASH_LENGTH), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "project_id", "branch", "table_name", "row_key"),
+    ForeignKeyConstraint(
+        ["tenant_id", "project_id", "branch"],
+        ["vc_branches.tenant_id", "vc_branches.project_id", "vc_branches.branch"],
+        ondelete="CASCADE",
+    ),
+    info=_INFO,
+)
+
+snapshots = Table(
+    "vc_snapshots",
+    manage_metadata,
+    *_scope(),
+    Column("commit_id", String(HASH_LENGTH), nullable=False),
+    Column("table_name", String(TABLE_NAME_LENGTH), nullable=False),
+    Column("row_key", String(ROW_KEY_LENGTH), nullable=False),
+    Column("row_hash", String(HASH_LENGTH), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "project_id", "commit_id", "table_name", "row_key"),
+    _commit_of("commit_id"),
+    info=_INFO,
+)
+
+# Keys written since the branch's last commit, recorded by the capture triggers.
+dirty = Table(
+    "vc_dirty",
+    manage_metadata,
+    *_scope(),
+    Column("branch", String(SCOPE_LENGTH), nullable=False),
+    Column("table_name", String(TABLE_NAME_LENGTH), nullable=False),
+    Column("row_key", String(ROW_KEY_LENGTH), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "project_id", "branch", "table_name", "row_key"),
+    info=_INFO,
+)
+
+VERSIONING_TABLES = (commits, branches, tags, images, changes, heads, snapshots, dirty)

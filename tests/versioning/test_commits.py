@@ -1,0 +1,194 @@
+"""Every change is a commit: each public manage write commits in its own transaction,
+captured by database triggers (cascades and raw SQL included)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from agentfold_core.data_access.documents import get_full_project, put_full_project
+from agentfold_core.data_access.doors import transaction
+from agentfold_core.data_access.manage.agents import (
+    create_agent,
+    create_sub_agent,
+    delete_agent,
+)
+from agentfold_core.data_access.project_lifecycle import create_project, delete_project
+from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
+from agentfold_core.versioning.commit import authored_by
+from agentfold_core.versioning.operations import BranchStatus, log, status
+from agentfold_core.versioning.tables import VERSIONING_TABLES, heads
+from tests.conftest import Ids
+from tests.support.databases import TestDatabases
+from tests.support.entities import AnyEntity, all_entities, functions, ident, is_manage
+from tests.support.graph import Context, Graph, sample_for
+from tests.support.project_document import realistic_project
+
+
+async def _messages(databases: TestDatabases, scope: ProjectScope) -> list[str]:
+    page = await log(databases.manage)(scopes=scope, limit=100)
+    return [c.message for c in page.data]
+
+
+async def _clean(databases: TestDatabases, scope: ProjectScope) -> BranchStatus:
+    found = await status(databases.manage)(scopes=scope)
+    assert found.clean, found.changes
+    return found
+
+
+async def test_a_new_project_starts_with_a_root_commit(databases: TestDatabases, ids: Ids) -> None:
+    await create_project(databases.manage, databases.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    scope = ProjectScope(ids.tenant, ids.project)
+    page = await log(databases.manage)(scopes=scope)
+    assert [(c.message, c.parent_id, c.author) for c in page.data] == [
+        (f"Create project {ids.project}", None, "agentfold")
+    ]
+    found = await _clean(databases, scope)
+    assert found.head == page.data[0].id
+
+
+MANAGE = [e for e in all_entities() if is_manage(e) and not e.traits.self_scoped]
+
+
+@pytest.mark.parametrize("entity", MANAGE, ids=lambda e: e.traits.name)
+async def test_every_public_write_commits_and_leaves_status_clean(
+    databases: TestDatabases, ids: Ids, entity: AnyEntity
+) -> None:
+    """Walks the registry: a new manage entity cannot be forgotten."""
+    graph = Graph(databases)
+    ctx = Context(ids.tenant, ids.project)
+    scope = await graph.prepare(entity, ctx)
+    project = ctx.project_scope()
+    before = len(await _messages(databases, project))
+    sample = sample_for(entity)
+    fns = functions(entity)
+    with authored_by("alice"):
+        row = await fns.create(databases.manage)(scopes=scope, data=ctx.fill(sample.create))
+    key = ident(entity, row.id)
+    await _clean(databases, project)
+    update: dict[str, Any] = ctx.fill(sample.update)
+    if update:
+        await fns.update(databases.manage)(scopes=scope, data=update, **key)
+        await _clean(databases, project)
+    assert await fns.delete(databases.manage)(scopes=scope, **key) is True
+    await _clean(databases, project)
+
+    history = (await log(databases.manage)(scopes=project, limit=100)).data
+    made = history[: len(history) - before]
+    label = entity.label
+    expected = [f"Delete {label} {row.id}"]
+    if update:
+        expected.append(f"Update {label} {row.id}")
+    expected.append(f"Create {label} {row.id}")
+    assert [c.message for c in made] == expected
+    assert made[-1].author == "alice"
+    assert made[0].author == "agentfold"
+    # Each commit's parent is the one before it.
+    assert [c.parent_id for c in history[:-1]] == [c.id for c in history[1:]]
+
+
+async def test_a_unit_with_no_net_change_makes_no_commit(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    await create_project(databases.manage, databases.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    scope = ProjectScope(ids.tenant, ids.project)
+    async with transaction(databases.manage, message="create and drop") as unit:
+        await create_agent(unit)(scopes=scope, data={"id": "a", "name": "A"})
+        await delete_agent(unit)(scopes=scope, agent_id="a")
+    assert unit.commits == []
+    assert await _messages(databases, scope) == [f"Create project {ids.project}"]
+    await _clean(databases, scope)
+
+
+async def test_a_unit_of_work_is_one_commit_with_its_message(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    await create_project(databases.manage, databases.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    scope = ProjectScope(ids.tenant, ids.project)
+    async with transaction(databases.manage, author="bob", message="Add triage") as unit:
+        await create_agent(unit)(scopes=scope, data={"id": "a", "name": "A"})
+        await create_sub_agent(unit)(
+            scopes=AgentScope(ids.tenant, ids.project, "a"), data={"id": "s", "name": "S"}
+        )
+    assert len(unit.commits) == 1
+    newest = (await log(databases.manage)(scopes=scope)).data[0]
+    assert (newest.id, newest.message, newest.author) == (unit.commits[0], "Add triage", "bob")
+
+
+async def test_cascades_and_raw_sql_are_captured(databases: TestDatabases, ids: Ids) -> None:
+    await create_project(databases.manage, databases.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    scope = ProjectScope(ids.tenant, ids.project)
+    await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    await create_sub_agent(databases.manage)(
+        scopes=AgentScope(ids.tenant, ids.project, "a"), data={"id": "s", "name": "S"}
+    )
+
+    async def manifest() -> set[tuple[str, str]]:
+        async with databases.manage.read() as conn:
+            stmt = select(heads.c.table_name, heads.c.row_key).where(
+                heads.c.tenant_id == ids.tenant, heads.c.project_id == ids.project
+            )
+            return {(str(t), str(k)) for t, k in (await conn.execute(stmt)).all()}
+
+    assert {("agents", "a"), ("sub_agents", "a\x1fs")} <= await manifest()
+    # Raw SQL inside a unit of work is committed with it.
+    async with transaction(databases.manage, message="raw rename") as unit:
+        await unit.conn.execute(
+            text("UPDATE agents SET name = 'Renamed' WHERE tenant_id = :t AND id = 'a'"),
+            {"t": ids.tenant},
+        )
+    newest = (await log(databases.manage)(scopes=scope)).data[0]
+    assert newest.message == "raw rename"
+    assert newest.id in unit.commits
+    await _clean(databases, scope)
+    # Deleting the agent cascades to its sub-agent: both leave the head.
+    await delete_agent(databases.manage)(scopes=scope, agent_id="a")
+    assert ("sub_agents", "a\x1fs") not in await manifest()
+    assert ("agents", "a") not in await manifest()
+    await _clean(databases, scope)
+
+
+async def test_a_whole_document_is_one_commit_and_an_unchanged_one_none(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    scope = ProjectScope(ids.tenant, ids.project)
+    put = put_full_project(databases.manage, databases.runtime)
+    await put(scopes=scope, document=realistic_project(ids.project))
+    assert await _messages(databases, scope) == [f"Create project {ids.project}"]
+    await _clean(databases, scope)
+    document = await get_full_project(databases.manage)(scopes=scope)
+    assert document is not None
+    await put(scopes=scope, document=document)
+    assert len(await _messages(databases, scope)) == 1
+    document["agents"]["triage"]["prompt"] = "Changed."
+    await put(scopes=scope, document=document)
+    assert await _messages(databases, scope) == [
+        f"Put project {ids.project}",
+        f"Create project {ids.project}",
+    ]
+    await _clean(databases, scope)
+
+
+async def test_deleting_a_project_forgets_its_history(databases: TestDatabases, ids: Ids) -> None:
+    await create_project(databases.manage, databases.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    scope = ProjectScope(ids.tenant, ids.project)
+    await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    await delete_project(databases.manage, databases.runtime)(scopes=scope)
+    async with databases.manage.read() as conn:
+        for table in VERSIONING_TABLES:
+            stmt = select(func.count()).select_from(table).where(
+                table.c.tenant_id == ids.tenant, table.c.project_id == ids.project
+            )
+            assert (await conn.execute(stmt)).scalar_one() == 0, table.name
