@@ -52,6 +52,7 @@ from agentfold_core.scopes import ProjectScope, TenantScope
 from scratch import postgres_scratch, sqlite_scratch
 
 TENANT, PROJECT, BULK = "bench", "support", "bulk"
+HAND_TENANT = "bench-hand"
 Timer = Callable[[], Awaitable[Any]]
 
 
@@ -213,6 +214,11 @@ async def _bench_backend(
     await create_project(manage, runtime)(
         scopes=TenantScope(TENANT), data={"id": BULK, "name": "Bulk"}
     )
+    # Hand-written creates go to a project of another tenant: rows written outside the
+    # data layer are captured too, and would otherwise ride along in agentfold's commits.
+    await create_project(manage, runtime)(
+        scopes=TenantScope(HAND_TENANT), data={"id": BULK, "name": "Bulk"}
+    )
     for i in range(100):
         await create_agent(manage)(scopes=scope, data={"id": f"agent-{i:03}", "name": f"A{i}"})
     await raw.open()
@@ -277,7 +283,8 @@ async def _bench_backend(
     def hand_create(side: Any) -> Timer:
         async def run() -> None:
             now = raw.now()
-            params = (*key, f"r-{next(counter)}", "New", None, now, now, "p", "classic")
+            row_id = f"r-{next(counter)}"
+            params = (HAND_TENANT, BULK, "main", row_id, "New", None, now, now, "p", "classic")
             await side.write(insert_sql, params)
 
         return run

@@ -56,6 +56,9 @@ def upgrade() -> None:
         sa.Column("branch", sa.String(length=256), nullable=False),
         sa.Column("table_name", sa.String(length=64), nullable=False),
         sa.Column("row_key", sa.String(length=1024), nullable=False),
+        sa.Column("key_1", sa.String(length=256), nullable=True),
+        sa.Column("key_2", sa.String(length=256), nullable=True),
+        sa.Column("key_3", sa.String(length=256), nullable=True),
         sa.PrimaryKeyConstraint(
             "tenant_id", "project_id", "branch", "table_name", "row_key", name=op.f("pk_vc_dirty")
         ),

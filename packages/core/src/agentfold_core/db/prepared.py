@@ -107,6 +107,44 @@ async def run(conn: AsyncConnection, prepared: Prepared, values: Mapping[str, An
         raise await _wrapped(conn, prepared, parameters, error) from error
 
 
+Batch = Sequence[tuple[Prepared, Sequence[Mapping[str, Any]]]]
+
+
+async def run_batch(conn: AsyncConnection, batch: Batch) -> None:
+    """Execute several statements (each with one or many parameter sets) in one step:
+    one thread hop on SQLite, one pipelined round trip on PostgreSQL."""
+    work = [(p, [p.parameters(v) for v in values]) for p, values in batch if values]
+    if not work:
+        return
+    sync = conn.sync_connection
+    if sync is None:
+        raise exc.InvalidRequestError("the connection is not started")
+    if _observed(sync):
+        for prepared, parameters in work:
+            await conn.exec_driver_sql(prepared.sql, parameters)
+        return
+    driver: Any = sync.connection.driver_connection
+    try:
+        if conn.dialect.name == "sqlite":
+            await driver._execute(_run_in_thread, driver._conn, work)
+            return
+        async with driver.pipeline(), driver.cursor() as cursor:
+            for prepared, parameters in work:
+                await cursor.executemany(prepared.sql, parameters)
+    except Exception as error:
+        raise await _wrapped(conn, work[0][0], None, error) from error
+
+
+def _run_in_thread(connection: Any, work: Sequence[tuple[Prepared, list[Any]]]) -> None:
+    # Runs in aiosqlite's thread, on its sqlite3 connection: no hop per statement.
+    cursor = connection.cursor()
+    try:
+        for prepared, parameters in work:
+            cursor.executemany(prepared.sql, parameters)
+    finally:
+        cursor.close()
+
+
 def send_now(sync: Connection, sql: str) -> None:
     """Send one statement without parameters or results (``BEGIN``) from synchronous
     code running on behalf of an async connection (an event listener)."""
@@ -127,9 +165,7 @@ def send_now(sync: Connection, sql: str) -> None:
 
 def _observed(sync: Any) -> bool:
     dispatch = sync.dispatch
-    return bool(
-        dispatch.before_cursor_execute or dispatch.after_cursor_execute or sync.engine.echo
-    )
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute or sync.engine.echo)
 
 
 async def _wrapped(

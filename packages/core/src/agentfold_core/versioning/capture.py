@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from sqlalchemy import DDL, MetaData, event
 
 from agentfold_core.versioning.rows import VersionedTable, versioned
+from agentfold_core.versioning.tables import KEY_PARTS
 
 _EVENTS = ("insert", "update", "delete")
+_KEYS = tuple(f"key_{n}" for n in range(1, KEY_PARTS + 1))
+_COLUMNS = ", ".join(("tenant_id", "project_id", "branch", "table_name", "row_key", *_KEYS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +49,11 @@ class CaptureSpec:
         return separator.join(f"{record}.{column}" for column in self.key_columns)
 
     def _values(self, record: str, dialect: str) -> str:
+        parts = [f"{record}.{column}" for column in self.key_columns]
+        parts += ["NULL"] * (KEY_PARTS - len(parts))
         return (
             f"{record}.tenant_id, {record}.{self.project_column}, {record}.branch, "
-            f"'{self.table}', {self._key(record, dialect)}"
+            f"'{self.table}', {self._key(record, dialect)}, {', '.join(parts)}"
         )
 
     def create_sql(self, dialect: str) -> list[str]:
@@ -72,7 +77,7 @@ class CaptureSpec:
             key = self._key(row, "sqlite")
             # Identifiers only, from the table's spec (never from input).
             return (
-                "INSERT INTO vc_dirty (tenant_id, project_id, branch, table_name, row_key) "  # noqa: S608
+                f"INSERT INTO vc_dirty ({_COLUMNS}) "  # noqa: S608
                 f"SELECT {self._values(row, 'sqlite')} WHERE NOT EXISTS (SELECT 1 FROM vc_dirty "
                 f"WHERE tenant_id = {row}.tenant_id AND project_id = {row}.{self.project_column} "
                 f"AND branch = {row}.branch AND table_name = '{self.table}' AND row_key = {key});"
@@ -93,7 +98,7 @@ class CaptureSpec:
         return tuple(f"vc_capture_{self.table}_{source}" for source in ("new", "old", "both"))
 
     def _postgresql(self) -> list[str]:
-        insert = "INSERT INTO vc_dirty (tenant_id, project_id, branch, table_name, row_key)"
+        insert = f"INSERT INTO vc_dirty ({_COLUMNS})"
         # Identifiers only, from the table's spec (never from input).
         values = self._values("r", "postgresql")
         select_new = f"SELECT DISTINCT {values} FROM new_rows r"  # noqa: S608

@@ -1,37 +1,48 @@
 """Committing: what the capture triggers recorded becomes a commit, inside the same
 transaction as the writes.
 
-The write door calls ``commit_unit`` at the end of every manage write transaction:
-each branch the transaction touched gets one commit (its parent the branch head, read
-under a lock, so commits on one branch serialise and never contain another writer's
-rows), and a transaction with no net change makes none. A branch's first commit (a
-new project) is its root.
+The write door calls ``commit_changes`` at the end of every manage write transaction:
+each branch the transaction touched gets one commit, whose parent is the branch head
+read under a lock (commits on one branch serialise and never contain another writer's
+rows); a transaction with no net change makes none; a branch's first commit (a new
+project) is its root.
+
+A commit costs its change, not the project: one statement reads the recorded keys
+joined to their rows and head hashes; the images are hashed in Python; one batch
+(a single thread hop on SQLite, one pipelined round trip on PostgreSQL) writes the
+images, the commit, its changes, the head manifest and the branch.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    RowMapping,
+    ColumnElement,
+    Dialect,
     and_,
     bindparam,
+    case,
     delete,
+    func,
     insert,
     literal,
+    literal_column,
+    null,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agentfold_core.db.prepared import Prepared, prepare, run, run_batch
 from agentfold_core.db.types import utcnow
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name
 from agentfold_core.versioning.tables import (
@@ -46,14 +57,13 @@ from agentfold_core.versioning.tables import (
 )
 
 DEFAULT_AUTHOR = "agentfold"
-_CHUNK = 400
 _author: ContextVar[str] = ContextVar("agentfold_author", default=DEFAULT_AUTHOR)
 
 Key = tuple[str, str]  # (table name, row key)
 
 
 @contextmanager
-def authored_by(author: str) -> Any:
+def authored_by(author: str) -> Iterator[None]:
     """Commits made inside the block name ``author`` (unless a unit names its own)."""
     token = _author.set(author)
     try:
@@ -90,244 +100,240 @@ class Branch:
     project_id: str
     name: str
 
-    def where(self, table: Any, column: str = "branch") -> Any:
+    def where(self, table: Any) -> ColumnElement[bool]:
         """The condition selecting this branch's rows of a version-control table."""
         return and_(
             table.c.tenant_id == self.tenant_id,
             table.c.project_id == self.project_id,
-            table.c[column] == self.name,
+            table.c.branch == self.name,
         )
 
-    def project(self, table: Any) -> Any:
+    def project(self, table: Any) -> ColumnElement[bool]:
         """The condition selecting this project's rows of a version-control table."""
         return and_(table.c.tenant_id == self.tenant_id, table.c.project_id == self.project_id)
+
+    def params(self) -> dict[str, str]:
+        """Bind values of the prepared statements below."""
+        return {"k_tenant": self.tenant_id, "k_project": self.project_id, "k_branch": self.name}
+
+
+def _in_branch(table: Any) -> ColumnElement[bool]:
+    return and_(
+        table.c.tenant_id == bindparam("k_tenant"),
+        table.c.project_id == bindparam("k_project"),
+        table.c.branch == bindparam("k_branch"),
+    )
+
+
+# --------------------------------------------------------------------------- statements
+
+
+def _row_json(versioned: VersionedTable, dialect: str) -> ColumnElement[Any]:
+    # Every column of the row as one JSON object (NULL when the row is gone).
+    table = versioned.table
+    pairs: list[Any] = []
+    for name in versioned.data_columns:
+        column: Any = table.c[name]
+        if dialect == "sqlite" and name in versioned.json_columns:
+            column = func.json(column)
+        pairs += [literal_column(f"'{name}'"), column]
+    builder = func.json_object if dialect == "sqlite" else func.json_build_object
+    present = table.c[versioned.key_columns[-1]].is_not(None)
+    return case((present, builder(*pairs)), else_=null())
+
+
+@cache
+def _recorded(dialect: Dialect, table_name: str) -> Prepared:
+    # The recorded keys of one table on a branch, each with its row (as JSON, NULL when
+    # gone) and its head hash: index probes by the recorded key parts.
+    versioned = versioned_by_name()[table_name]
+    table = versioned.table
+    found = and_(
+        table.c.tenant_id == dirty.c.tenant_id,
+        table.c[versioned.project_column] == dirty.c.project_id,
+        table.c.branch == dirty.c.branch,
+        *(
+            table.c[column] == dirty.c[f"key_{n}"]
+            for n, column in enumerate(versioned.key_columns, start=1)
+        ),
+    )
+    head = and_(
+        heads.c.tenant_id == dirty.c.tenant_id,
+        heads.c.project_id == dirty.c.project_id,
+        heads.c.branch == dirty.c.branch,
+        heads.c.table_name == dirty.c.table_name,
+        heads.c.row_key == dirty.c.row_key,
+    )
+    stmt = (
+        select(dirty.c.row_key, heads.c.row_hash, _row_json(versioned, dialect.name).label("row"))
+        .select_from(dirty.outerjoin(table, found).outerjoin(heads, head))
+        .where(_in_branch(dirty), dirty.c.table_name == literal(versioned.name))
+    )
+    return prepare(stmt, dialect)
+
+
+@cache
+def _statements(dialect: Dialect) -> dict[str, Prepared]:
+    module = postgresql if dialect.name == "postgresql" else sqlite
+    lock = (
+        select(branches.c.head, commits.c.generation, commits.c.depth)
+        .join(
+            commits,
+            and_(
+                commits.c.tenant_id == branches.c.tenant_id,
+                commits.c.project_id == branches.c.project_id,
+                commits.c.id == branches.c.head,
+            ),
+        )
+        .where(_in_branch(branches))
+    )
+    if dialect.name == "postgresql":
+        lock = lock.with_for_update(of=branches)
+    upsert_head = module.insert(heads)
+    touched = select(
+        dirty.c.tenant_id, dirty.c.project_id, dirty.c.branch, dirty.c.table_name
+    ).distinct()
+    order = (dirty.c.tenant_id, dirty.c.project_id, dirty.c.branch, dirty.c.table_name)
+    statements = {
+        "lock": lock,
+        "touched": touched.order_by(*order),
+        "touched_in_tenant": touched.where(dirty.c.tenant_id == bindparam("k_tenant")).order_by(
+            *order
+        ),
+        "tables": select(dirty.c.table_name).where(_in_branch(dirty)).distinct(),
+        "images": module.insert(images).on_conflict_do_nothing(),
+        "commit": insert(commits),
+        "changes": insert(changes),
+        "drop_head": delete(heads).where(
+            _in_branch(heads),
+            heads.c.table_name == bindparam("k_table"),
+            heads.c.row_key == bindparam("k_row"),
+        ),
+        "set_head": upsert_head.on_conflict_do_update(
+            index_elements=[c.name for c in heads.primary_key.columns],
+            set_={"row_hash": upsert_head.excluded.row_hash},
+        ),
+        "clear": delete(dirty).where(_in_branch(dirty)),
+        "new_branch": insert(branches),
+        "move_branch": update(branches)
+        .where(_in_branch(branches))
+        .values(head=bindparam("k_head")),
+        "snapshot": insert(snapshots).from_select(
+            ["tenant_id", "project_id", "commit_id", "table_name", "row_key", "row_hash"],
+            select(
+                heads.c.tenant_id,
+                heads.c.project_id,
+                bindparam("k_commit"),
+                heads.c.table_name,
+                heads.c.row_key,
+                heads.c.row_hash,
+            ).where(_in_branch(heads)),
+        ),
+    }
+    return {name: prepare(stmt, dialect) for name, stmt in statements.items()}
 
 
 # --------------------------------------------------------------------------- reading state
 
 
-async def dirty_keys(conn: AsyncConnection, branch: Branch) -> list[Key]:
-    """Keys written on the branch since its last commit."""
-    stmt = select(dirty.c.table_name, dirty.c.row_key).where(branch.where(dirty))
-    return [(str(t), str(k)) for t, k in (await conn.execute(stmt)).all()]
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What a branch's recorded keys hold now against its head."""
+
+    moved: list[Change]
+    images: dict[str, str]  # hash -> image of the rows as they are now
 
 
-async def head_hashes(
-    conn: AsyncConnection, branch: Branch, keys: Sequence[Key] | None = None
-) -> dict[Key, str]:
-    """The branch's head manifest (for ``keys`` only, when given)."""
-    base = select(heads.c.table_name, heads.c.row_key, heads.c.row_hash).where(branch.where(heads))
-    if keys is None:
-        rows = (await conn.execute(base)).all()
-        return {(str(t), str(k)): str(h) for t, k, h in rows}
-    found: dict[Key, str] = {}
-    for chunk in _chunks(keys):
-        stmt = base.where(tuple_(heads.c.table_name, heads.c.row_key).in_(chunk))
-        for t, k, h in (await conn.execute(stmt)).all():
-            found[(str(t), str(k))] = str(h)
-    return found
-
-
-async def working_images(
-    conn: AsyncConnection, branch: Branch, keys: Sequence[Key] | None = None
-) -> dict[Key, tuple[str, str]]:
-    """``{key: (hash, image)}`` of the branch's working rows (for ``keys`` only)."""
-    by_table: dict[str, list[str]] = defaultdict(list)
-    if keys is not None:
-        for table, row_key in keys:
-            by_table[table].append(row_key)
-    out: dict[Key, tuple[str, str]] = {}
-    for name, versioned in versioned_by_name().items():
-        wanted = by_table.get(name) if keys is not None else None
-        if keys is not None and not wanted:
-            continue
-        for row in await _rows(conn, versioned, branch, wanted):
-            out[(name, versioned.row_key(row))] = versioned.image(row)
-    return out
-
-
-async def _rows(
-    conn: AsyncConnection, versioned: VersionedTable, branch: Branch, row_keys: list[str] | None
-) -> list[RowMapping]:
-    table = versioned.table
-    scope = and_(
-        table.c.tenant_id == branch.tenant_id,
-        table.c[versioned.project_column] == branch.project_id,
-        table.c.branch == branch.name,
-    )
-    stmt = select(table).where(scope)
-    if row_keys is None:
-        return list((await conn.execute(stmt)).mappings().all())
-    columns = [table.c[c] for c in versioned.key_columns]
-    rows: list[RowMapping] = []
-    for chunk in _chunks(row_keys):
-        values = [tuple(versioned.key_values(k)[c] for c in versioned.key_columns) for k in chunk]
-        if len(columns) == 1:
-            condition = columns[0].in_([v[0] for v in values])
-        else:
-            condition = tuple_(*columns).in_(values)
-        rows += (await conn.execute(stmt.where(condition))).mappings().all()
-    return rows
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+async def recorded(
+    conn: AsyncConnection, branch: Branch, tables: Sequence[str] | None = None
+) -> Recorded | None:
+    """The branch's changes since its head (None when nothing was recorded); ``tables``
+    are the tables with recorded keys, when already known."""
+    if tables is None:
+        found_tables = await run(conn, _statements(conn.dialect)["tables"], branch.params())
+        tables = sorted(str(t) for (t,) in found_tables)
+    if not tables:
+        return None
+    by_name = versioned_by_name()
+    moved: list[Change] = []
+    found: dict[str, str] = {}
+    for table in tables:
+        prepared = _recorded(conn.dialect, table)
+        for raw in await run(conn, prepared, branch.params()):
+            row_key, before, data = prepared.row(raw).values()
+            after: str | None = None
+            if data is not None:
+                row = json.loads(data) if isinstance(data, str) else data
+                after, image = by_name[table].image_of_json(row)
+                found[after] = image
+            if before != after:
+                moved.append(Change(table, str(row_key), before, after))
+    moved.sort(key=lambda c: (c.table, c.row_key))
+    return Recorded(moved, found)
 
 
 async def uncommitted(conn: AsyncConnection, branch: Branch) -> list[Change]:
-    """The branch's working changes against its head (the dirty keys that differ)."""
-    keys = await dirty_keys(conn, branch)
-    if not keys:
-        return []
-    before = await head_hashes(conn, branch, keys)
-    after = await working_images(conn, branch, keys)
-    found = []
-    for key in sorted(set(keys)):
-        old, new = before.get(key), after.get(key, (None, ""))[0]
-        if old != new:
-            found.append(Change(key[0], key[1], old, new))
-    return found
+    """The branch's working changes against its head (none after any public write)."""
+    found = await recorded(conn, branch)
+    return [] if found is None else found.moved
 
 
 # --------------------------------------------------------------------------- writing state
 
 
-def _insert_ignoring(conn: AsyncConnection, table: Any) -> Any:
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
+async def lock_branch(conn: AsyncConnection, branch: Branch) -> tuple[str, int, int] | None:
+    """``(head, generation, depth)`` of the branch, locked until the transaction ends
+    (None: no such branch yet)."""
+    rows = await run(conn, _statements(conn.dialect)["lock"], branch.params())
+    if not rows:
+        return None
+    head, generation, depth = rows[0]
+    return str(head), int(generation), int(depth)
 
 
-async def lock_branch(conn: AsyncConnection, branch: Branch) -> str | None:
-    """The branch head, locked until the transaction ends (None: no such branch)."""
-    stmt = select(branches.c.head).where(branch.where(branches))
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return (await conn.execute(stmt)).scalar_one_or_none()
-
-
-async def store_images(conn: AsyncConnection, branch: Branch, found: Mapping[str, str]) -> None:
-    """Store row images once per project (content-addressed)."""
-    if not found:
-        return
-    rows = [
-        {"tenant_id": branch.tenant_id, "project_id": branch.project_id, "hash": h, "data": d}
-        for h, d in found.items()
-    ]
-    await conn.execute(_insert_ignoring(conn, images), rows)
-
-
-async def set_heads(conn: AsyncConnection, branch: Branch, moved: Sequence[Change]) -> None:
-    """Move the branch's head manifest by ``moved`` (before -> after per key)."""
-    gone = [{"t": c.table, "k": c.row_key} for c in moved if c.after is None]
-    if gone:
-        await conn.execute(
-            delete(heads).where(
-                branch.where(heads),
-                heads.c.table_name == bindparam("t"),
-                heads.c.row_key == bindparam("k"),
-            ),
-            gone,
-        )
-    changed = [{"t": c.table, "k": c.row_key, "h": c.after} for c in moved if c.after and c.before]
-    if changed:
-        await conn.execute(
-            update(heads)
-            .where(
-                branch.where(heads),
-                heads.c.table_name == bindparam("t"),
-                heads.c.row_key == bindparam("k"),
-            )
-            .values(row_hash=bindparam("h")),
-            changed,
-        )
-    added = [
-        {
-            "tenant_id": branch.tenant_id,
-            "project_id": branch.project_id,
-            "branch": branch.name,
-            "table_name": c.table,
-            "row_key": c.row_key,
-            "row_hash": c.after,
-        }
-        for c in moved
-        if c.after and not c.before
-    ]
-    if added:
-        await conn.execute(insert(heads), added)
-
-
-async def clear_dirty(conn: AsyncConnection, branch: Branch, keys: Sequence[Key]) -> None:
-    """Forget the recorded keys (the ones this transaction saw, not newer ones)."""
-    if keys:
-        await conn.execute(
-            delete(dirty).where(
-                branch.where(dirty),
-                dirty.c.table_name == bindparam("t"),
-                dirty.c.row_key == bindparam("k"),
-            ),
-            [{"t": t, "k": k} for t, k in keys],
-        )
-
-
-async def write_commit(
-    conn: AsyncConnection,
+def commit_batch(
+    dialect: Dialect,
     branch: Branch,
     *,
-    parent: str | None,
-    merge_parent: str | None = None,
+    commit_id: str,
+    parent: tuple[str, int, int] | None,
+    merge_parent: tuple[str, int] | None = None,
     moved: Sequence[Change],
+    found: Mapping[str, str],
     message: str,
     author: str,
-) -> str:
-    """Record a commit of ``moved`` on top of ``parent`` and make it the branch head.
-
-    The caller has written the working rows and stored their images; this writes the
-    commit, its changes, the head manifest, a snapshot when due, and the branch row.
-    """
-    generation, depth = 0, 0
-    if parent is not None:
-        row = (
-            await conn.execute(
-                select(commits.c.generation, commits.c.depth).where(
-                    branch.project(commits), commits.c.id == parent
-                )
-            )
-        ).one()
-        generation, depth = int(row[0]) + 1, int(row[1]) + 1
+) -> list[tuple[Prepared, list[Mapping[str, Any]]]]:
+    """The statements that record a commit of ``moved`` and make it the branch head
+    (the working rows are already as the commit says)."""
+    s = _statements(dialect)
+    scope = {"tenant_id": branch.tenant_id, "project_id": branch.project_id}
+    keys = branch.params()
+    generation = parent[1] + 1 if parent else 0
+    depth = parent[2] + 1 if parent else 0
     if merge_parent is not None:
-        other = (
-            await conn.execute(
-                select(commits.c.generation).where(
-                    branch.project(commits), commits.c.id == merge_parent
-                )
-            )
-        ).scalar_one()
-        generation = max(generation, int(other) + 1)
-    commit_id = new_commit_id()
+        generation = max(generation, merge_parent[1] + 1)
     snapshot = depth > 0 and depth % SNAPSHOT_EVERY == 0
-    await conn.execute(
-        insert(commits).values(
-            tenant_id=branch.tenant_id,
-            project_id=branch.project_id,
-            id=commit_id,
-            parent_id=parent,
-            merge_parent_id=merge_parent,
-            generation=generation,
-            depth=depth,
-            snapshot=snapshot,
-            author=author,
-            message=message,
-            created_at=utcnow(),
-        )
-    )
-    if moved:
-        await conn.execute(
-            insert(changes),
+    now = utcnow()
+    commit = {
+        **scope,
+        "id": commit_id,
+        "parent_id": parent[0] if parent else None,
+        "merge_parent_id": merge_parent[0] if merge_parent else None,
+        "generation": generation,
+        "depth": depth,
+        "snapshot": snapshot,
+        "author": author,
+        "message": message,
+        "created_at": now,
+    }
+    batch: list[tuple[Prepared, list[Mapping[str, Any]]]] = [
+        (s["images"], [{**scope, "hash": h, "data": d} for h, d in found.items()]),
+        (s["commit"], [commit]),
+        (
+            s["changes"],
             [
                 {
-                    "tenant_id": branch.tenant_id,
-                    "project_id": branch.project_id,
+                    **scope,
                     "commit_id": commit_id,
                     "table_name": c.table,
                     "row_key": c.row_key,
@@ -336,74 +342,96 @@ async def write_commit(
                 }
                 for c in moved
             ],
-        )
+        ),
+    ]
     if parent is None:
-        await conn.execute(
-            insert(branches).values(
-                tenant_id=branch.tenant_id,
-                project_id=branch.project_id,
-                branch=branch.name,
-                head=commit_id,
-                internal=False,
-                created_at=utcnow(),
+        batch.append(
+            (
+                s["new_branch"],
+                [
+                    {
+                        **scope,
+                        "branch": branch.name,
+                        "head": commit_id,
+                        "internal": False,
+                        "created_at": now,
+                        "read_at": None,
+                    }
+                ],
             )
         )
-    await set_heads(conn, branch, moved)
-    if parent is not None:
-        await conn.execute(update(branches).where(branch.where(branches)).values(head=commit_id))
+    else:
+        batch.append((s["move_branch"], [{**keys, "k_head": commit_id}]))
+    batch += [
+        (
+            s["drop_head"],
+            [{**keys, "k_table": c.table, "k_row": c.row_key} for c in moved if c.after is None],
+        ),
+        (
+            s["set_head"],
+            [
+                {
+                    **scope,
+                    "branch": branch.name,
+                    "table_name": c.table,
+                    "row_key": c.row_key,
+                    "row_hash": c.after,
+                }
+                for c in moved
+                if c.after is not None
+            ],
+        ),
+        (s["clear"], [keys]),
+    ]
     if snapshot:
-        await conn.execute(
-            insert(snapshots).from_select(
-                ["tenant_id", "project_id", "commit_id", "table_name", "row_key", "row_hash"],
-                select(
-                    heads.c.tenant_id,
-                    heads.c.project_id,
-                    literal(commit_id),
-                    heads.c.table_name,
-                    heads.c.row_key,
-                    heads.c.row_hash,
-                ).where(branch.where(heads)),
-            )
-        )
-    return commit_id
+        batch.append((s["snapshot"], [{**keys, "k_commit": commit_id}]))
+    return batch
 
 
 async def commit_branch(
-    conn: AsyncConnection, branch: Branch, *, message: str, author: str
+    conn: AsyncConnection,
+    branch: Branch,
+    *,
+    message: str,
+    author: str,
+    tables: Sequence[str] | None = None,
 ) -> str | None:
     """Commit what changed on ``branch`` since its head; None when nothing did."""
-    head = await lock_branch(conn, branch)
-    keys = await dirty_keys(conn, branch)
-    if not keys:
+    parent = await lock_branch(conn, branch)
+    found = await recorded(conn, branch, tables)
+    if found is None:
         return None
-    before = await head_hashes(conn, branch, keys) if head is not None else {}
-    after = await working_images(conn, branch, keys)
-    moved: list[Change] = []
-    found: dict[str, str] = {}
-    for key in sorted(set(keys)):
-        old = before.get(key)
-        new_hash, image = after.get(key, (None, ""))
-        if old != new_hash:
-            moved.append(Change(key[0], key[1], old, new_hash))
-            if new_hash is not None:
-                found[new_hash] = image
-    await clear_dirty(conn, branch, keys)
-    if not moved and head is not None:
+    if not found.moved and parent is not None:
+        await run_batch(conn, [(_statements(conn.dialect)["clear"], [branch.params()])])
         return None
-    await store_images(conn, branch, found)
-    return await write_commit(
-        conn, branch, parent=head, moved=moved, message=message, author=author
+    commit_id = new_commit_id()
+    batch = commit_batch(
+        conn.dialect,
+        branch,
+        commit_id=commit_id,
+        parent=parent,
+        moved=found.moved,
+        found=found.images,
+        message=message,
+        author=author,
     )
+    await run_batch(conn, batch)
+    return commit_id
 
 
-async def touched_branches(conn: AsyncConnection, tenant_id: str | None) -> list[Branch]:
+async def touched_branches(conn: AsyncConnection, tenant_id: str | None) -> dict[Branch, list[str]]:
     """The branches (of the tenant, when known) with recorded changes this transaction
-    can see: its own, since every transaction commits or discards what it records."""
-    stmt = select(dirty.c.tenant_id, dirty.c.project_id, dirty.c.branch).distinct()
-    if tenant_id is not None:
-        stmt = stmt.where(dirty.c.tenant_id == tenant_id)
-    stmt = stmt.order_by(dirty.c.tenant_id, dirty.c.project_id, dirty.c.branch)
-    return [Branch(str(t), str(p), str(b)) for t, p, b in (await conn.execute(stmt)).all()]
+    can see (its own: every transaction commits or discards what it records), each
+    with the tables it wrote."""
+    s = _statements(conn.dialect)
+    if tenant_id is None:
+        rows = await run(conn, s["touched"], {})
+    else:
+        rows = await run(conn, s["touched_in_tenant"], {"k_tenant": tenant_id})
+    found: dict[Branch, list[str]] = {}
+    for tenant, project, name, table in rows:
+        found.setdefault(Branch(str(tenant), str(project), str(name)), []).append(str(table))
+    return found
 
 
 async def commit_changes(
@@ -412,12 +440,13 @@ async def commit_changes(
     """Commit every branch this transaction changed (of its tenant, when the unit was
     confined to one; every branch it wrote when it ran raw SQL only); the commit ids."""
     made = []
-    for branch in await touched_branches(conn, tenant_id):
+    for branch, tables in (await touched_branches(conn, tenant_id)).items():
         commit_id = await commit_branch(
             conn,
             branch,
             message=message or "Update configuration",
             author=author or current_author(),
+            tables=tables,
         )
         if commit_id is not None:
             made.append(commit_id)

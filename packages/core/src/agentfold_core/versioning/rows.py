@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, Table
+from sqlalchemy import JSON, Boolean, DateTime, Table
 
 from agentfold_core.db.base import INTERNAL, manage_metadata
 from agentfold_core.db.types import UTCDateTime
@@ -37,6 +37,8 @@ class VersionedTable:
     key_columns: tuple[str, ...]  # the row key, in key order
     data_columns: tuple[str, ...]  # what an image holds (every column but the scope)
     timestamps: frozenset[str]
+    booleans: frozenset[str]
+    json_columns: frozenset[str]
 
     @property
     def name(self) -> str:
@@ -56,6 +58,20 @@ class VersionedTable:
         data = {c: row[c] for c in self.data_columns}
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=_encode)
         return image_hash(self.name, text), text
+
+    def image_of_json(self, data: Mapping[str, Any]) -> tuple[str, str]:
+        """``(hash, canonical JSON)`` of a row read as a JSON object by the database
+        (timestamps as text, SQLite's booleans as integers): the same as ``image``."""
+        row = dict(data)
+        for column in self.timestamps:
+            value = row.get(column)
+            if isinstance(value, str):
+                row[column] = datetime.fromisoformat(value)
+        for column in self.booleans:
+            value = row.get(column)
+            if value is not None:
+                row[column] = bool(value)
+        return self.image(row)
 
     def values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Column values to write a decoded image back (columns the table no longer
@@ -93,7 +109,9 @@ def versioned(table: Table) -> VersionedTable | None:
     project_column = "project_id" if "project_id" in table.c else "id"
     data = tuple(c.name for c in table.columns if c.name not in _SCOPE)
     stamps = frozenset(c.name for c in table.columns if isinstance(c.type, DateTime | UTCDateTime))
-    return VersionedTable(table, project_column, key, data, stamps)
+    flags = frozenset(c.name for c in table.columns if isinstance(c.type, Boolean))
+    documents = frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
+    return VersionedTable(table, project_column, key, data, stamps, flags, documents)
 
 
 @cache

@@ -153,7 +153,10 @@ snapshots = Table(
     info=_INFO,
 )
 
-# Keys written since the branch's last commit, recorded by the capture triggers.
+# Keys written since the branch's last commit, recorded by the capture triggers: the
+# row key, and its parts (the table's key columns after the scope, in order) so that a
+# commit finds the rows by their primary key.
+KEY_PARTS = 3
 dirty = Table(
     "vc_dirty",
     manage_metadata,
@@ -161,6 +164,7 @@ dirty = Table(
     Column("branch", String(SCOPE_LENGTH), nullable=False),
     Column("table_name", String(TABLE_NAME_LENGTH), nullable=False),
     Column("row_key", String(ROW_KEY_LENGTH), nullable=False),
+    *(Column(f"key_{n}", String(SCOPE_LENGTH)) for n in range(1, KEY_PARTS + 1)),
     PrimaryKeyConstraint("tenant_id", "project_id", "branch", "table_name", "row_key"),
     info=_INFO,
 )
