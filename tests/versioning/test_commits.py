@@ -188,7 +188,9 @@ async def test_deleting_a_project_forgets_its_history(databases: TestDatabases, 
     await delete_project(databases.manage, databases.runtime)(scopes=scope)
     async with databases.manage.read() as conn:
         for table in VERSIONING_TABLES:
-            stmt = select(func.count()).select_from(table).where(
-                table.c.tenant_id == ids.tenant, table.c.project_id == ids.project
+            stmt = (
+                select(func.count())
+                .select_from(table)
+                .where(table.c.tenant_id == ids.tenant, table.c.project_id == ids.project)
             )
             assert (await conn.execute(stmt)).scalar_one() == 0, table.name

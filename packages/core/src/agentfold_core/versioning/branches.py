@@ -1,0 +1,310 @@
+"""Branches and tags of a project: create (from any ref), list, delete.
+
+Branch and tag names share one namespace per project. A branch created from a clean
+branch head copies its rows and head manifest inside the database (set-wise, one
+statement per table); from a tag or a past commit its rows are rebuilt from the row
+images of that commit's manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentfold_core.data_access.doors import Db, reading, writing
+from agentfold_core.data_access.runtime.cascade import cascade_delete_by_branch
+from agentfold_core.db.types import utcnow
+from agentfold_core.errors import Conflict, InvalidRef, field_error
+from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, check_branch
+from agentfold_core.versioning.commit import Branch, Key
+from agentfold_core.versioning.history import manifest_at, resolve_ref
+from agentfold_core.versioning.rows import versioned_by_name, versioned_tables
+from agentfold_core.versioning.tables import branches, dirty, heads, images, tags
+
+
+class BranchInfo(BaseModel):
+    """A branch and where it stands."""
+
+    name: str
+    head: str
+    created_at: datetime
+
+
+class TagInfo(BaseModel):
+    """A tag and the commit it names."""
+
+    name: str
+    commit_id: str
+    author: str
+    message: str | None
+    created_at: datetime
+
+
+async def _name_taken(conn: AsyncConnection, tenant_id: str, project_id: str, name: str) -> bool:
+    branch = select(literal(1)).where(
+        branches.c.tenant_id == tenant_id,
+        branches.c.project_id == project_id,
+        branches.c.branch == name,
+    )
+    tag = select(literal(1)).where(
+        tags.c.tenant_id == tenant_id, tags.c.project_id == project_id, tags.c.name == name
+    )
+    found = await conn.execute(branch.union_all(tag))
+    return found.first() is not None
+
+
+def _check_new_name(name: str, field: str) -> str:
+    check_branch(name, field)
+    return name
+
+
+async def _source_is_clean(conn: AsyncConnection, source: Branch) -> bool:
+    stmt = select(func.count()).select_from(dirty).where(source.where(dirty))
+    return int((await conn.execute(stmt)).scalar_one()) == 0
+
+
+async def _copy_branch(conn: AsyncConnection, source: Branch, name: str) -> None:
+    # Parents first, so every foreign key finds its row.
+    for versioned in versioned_tables():
+        table = versioned.table
+        columns = [c.name for c in table.columns]
+        rows = select(
+            *(literal(name).label(c) if c == "branch" else table.c[c] for c in columns)
+        ).where(
+            table.c.tenant_id == source.tenant_id,
+            table.c[versioned.project_column] == source.project_id,
+            table.c.branch == source.name,
+        )
+        await conn.execute(insert(table).from_select(columns, rows))
+    await conn.execute(
+        insert(heads).from_select(
+            ["tenant_id", "project_id", "branch", "table_name", "row_key", "row_hash"],
+            select(
+                heads.c.tenant_id,
+                heads.c.project_id,
+                literal(name),
+                heads.c.table_name,
+                heads.c.row_key,
+                heads.c.row_hash,
+            ).where(source.where(heads)),
+        )
+    )
+
+
+async def write_manifest(
+    conn: AsyncConnection, target: Branch, manifest: dict[Key, str], *, heads_too: bool
+) -> None:
+    """Write the rows of ``manifest`` (decoded from their images) into the branch
+    ``target`` (which holds none), and its head manifest when asked."""
+    by_table: dict[str, list[tuple[str, str]]] = {}
+    for (table, row_key), row_hash in manifest.items():
+        by_table.setdefault(table, []).append((row_key, row_hash))
+    wanted = sorted(set(manifest.values()))
+    data: dict[str, Any] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found = await conn.execute(
+            select(images.c.hash, images.c.data).where(
+                images.c.tenant_id == target.tenant_id,
+                images.c.project_id == target.project_id,
+                images.c.hash.in_(chunk),
+            )
+        )
+        data.update({str(h): json.loads(d) for h, d in found.all()})
+    by_name = versioned_by_name()
+    for versioned in versioned_tables():
+        entries = by_table.get(versioned.name)
+        if not entries:
+            continue
+        scope: dict[str, Any] = {"tenant_id": target.tenant_id, "branch": target.name}
+        scope[versioned.project_column] = target.project_id
+        rows = [{**by_name[versioned.name].values(data[h]), **scope} for _, h in entries]
+        await conn.execute(insert(versioned.table), rows)
+    if heads_too and manifest:
+        await conn.execute(
+            insert(heads),
+            [
+                {
+                    "tenant_id": target.tenant_id,
+                    "project_id": target.project_id,
+                    "branch": target.name,
+                    "table_name": table,
+                    "row_key": row_key,
+                    "row_hash": row_hash,
+                }
+                for (table, row_key), row_hash in manifest.items()
+            ],
+        )
+
+
+def create_branch(manage: Db) -> Callable[..., Awaitable[BranchInfo]]:
+    """Curried: a new branch ``name`` at ``scopes.ref`` (a branch, tag, commit, ``~N``)."""
+
+    async def _create(*, scopes: ProjectScope, name: str) -> BranchInfo:
+        _check_new_name(name, "name")
+        target_scope = scopes.at(name)
+        async with writing(manage, target_scope, message=f"Create branch {name}") as access:
+            conn = access.conn
+            tenant, project = scopes.tenant_id, scopes.project_id
+            if await _name_taken(conn, tenant, project, name):
+                raise Conflict(
+                    f"{name!r} already names a branch or tag of project {project!r}",
+                    resource="branch",
+                    key={"project_id": project, "name": name},
+                )
+            source = await resolve_ref(conn, tenant, project, scopes.ref)
+            target = Branch(tenant, project, name)
+            origin = Branch(tenant, project, source.branch or "")
+            copy = source.branch is not None and await _source_is_clean(conn, origin)
+            # The manifest is read before the new branch stands at the same commit.
+            manifest = None if copy else await manifest_at(conn, tenant, project, source.commit_id)
+            now = utcnow()
+            await conn.execute(
+                insert(branches).values(
+                    tenant_id=tenant,
+                    project_id=project,
+                    branch=name,
+                    head=source.commit_id,
+                    internal=False,
+                    created_at=now,
+                )
+            )
+            if manifest is None:
+                await _copy_branch(conn, origin, name)
+            else:
+                await write_manifest(conn, target, manifest, heads_too=True)
+            # The copied rows are exactly the head: nothing to commit.
+            await conn.execute(delete(dirty).where(target.where(dirty)))
+        return BranchInfo(name=name, head=source.commit_id, created_at=now)
+
+    return _create
+
+
+def list_branches(manage: Db) -> Callable[..., Awaitable[list[BranchInfo]]]:
+    """Curried: the project's branches by name."""
+
+    async def _list(*, scopes: ProjectScope) -> list[BranchInfo]:
+        async with reading(manage, scopes) as access:
+            rows = await access.conn.execute(
+                select(branches.c.branch, branches.c.head, branches.c.created_at)
+                .where(
+                    branches.c.tenant_id == scopes.tenant_id,
+                    branches.c.project_id == scopes.project_id,
+                    branches.c.internal.is_(False),
+                )
+                .order_by(branches.c.branch)
+            )
+            return [BranchInfo(name=str(n), head=str(h), created_at=c) for n, h, c in rows.all()]
+
+    return _list
+
+
+def delete_branch(manage: Db, runtime: Db) -> Callable[..., Awaitable[bool]]:
+    """Curried: delete branch ``scopes.ref`` with its rows (never the default branch),
+    then the runtime rows that ran against it; its commits stay reachable from other
+    refs. Whether it existed."""
+
+    async def _delete(*, scopes: ProjectScope) -> bool:
+        name = scopes.ref
+        if name == DEFAULT_BRANCH:
+            message = f"the default branch {DEFAULT_BRANCH!r} cannot be deleted"
+            raise InvalidRef(message, errors=[field_error("ref", message, "default_branch")])
+        async with writing(manage, scopes, message=f"Delete branch {name}") as access:
+            conn = access.conn
+            target = Branch(scopes.tenant_id, scopes.project_id, name)
+            found = await conn.execute(
+                select(literal(1)).where(target.where(branches), branches.c.internal.is_(False))
+            )
+            if found.first() is None:
+                return False
+            projects = versioned_by_name()["projects"].table
+            # The project row's cascades take every row of the branch with it.
+            await conn.execute(
+                delete(projects).where(
+                    projects.c.tenant_id == target.tenant_id,
+                    projects.c.id == target.project_id,
+                    projects.c.branch == name,
+                )
+            )
+            await conn.execute(delete(branches).where(target.where(branches)))
+            await conn.execute(delete(dirty).where(target.where(dirty)))
+        await cascade_delete_by_branch(runtime)(scopes=scopes)
+        return True
+
+    return _delete
+
+
+def create_tag(manage: Db) -> Callable[..., Awaitable[TagInfo]]:
+    """Curried: tag ``name`` on the commit ``scopes.ref`` names."""
+
+    async def _create(
+        *, scopes: ProjectScope, name: str, message: str | None = None, author: str = "agentfold"
+    ) -> TagInfo:
+        _check_new_name(name, "name")
+        async with writing(manage, scopes.at(DEFAULT_BRANCH)) as access:
+            conn = access.conn
+            tenant, project = scopes.tenant_id, scopes.project_id
+            if await _name_taken(conn, tenant, project, name):
+                raise Conflict(
+                    f"{name!r} already names a branch or tag of project {project!r}",
+                    resource="tag",
+                    key={"project_id": project, "name": name},
+                )
+            source = await resolve_ref(conn, tenant, project, scopes.ref)
+            now = utcnow()
+            await conn.execute(
+                insert(tags).values(
+                    tenant_id=tenant,
+                    project_id=project,
+                    name=name,
+                    commit_id=source.commit_id,
+                    author=author,
+                    message=message,
+                    created_at=now,
+                )
+            )
+        return TagInfo(
+            name=name, commit_id=source.commit_id, author=author, message=message, created_at=now
+        )
+
+    return _create
+
+
+def list_tags(manage: Db) -> Callable[..., Awaitable[list[TagInfo]]]:
+    """Curried: the project's tags by name."""
+
+    async def _list(*, scopes: ProjectScope) -> list[TagInfo]:
+        async with reading(manage, scopes) as access:
+            rows = await access.conn.execute(
+                select(
+                    tags.c.name, tags.c.commit_id, tags.c.author, tags.c.message, tags.c.created_at
+                )
+                .where(tags.c.tenant_id == scopes.tenant_id, tags.c.project_id == scopes.project_id)
+                .order_by(tags.c.name)
+            )
+            return [TagInfo.model_validate(dict(r)) for r in rows.mappings()]
+
+    return _list
+
+
+def delete_tag(manage: Db) -> Callable[..., Awaitable[bool]]:
+    """Curried: delete a tag; whether it existed."""
+
+    async def _delete(*, scopes: ProjectScope, name: str) -> bool:
+        async with writing(manage, scopes.at(DEFAULT_BRANCH)) as access:
+            result = await access.conn.execute(
+                delete(tags).where(
+                    tags.c.tenant_id == scopes.tenant_id,
+                    tags.c.project_id == scopes.project_id,
+                    tags.c.name == name,
+                )
+            )
+        return bool(result.rowcount)
+
+    return _delete
