@@ -67,6 +67,7 @@ from agentfold_core.errors import (
 )
 from agentfold_core.pagination import MAX_LIMIT, MAX_PAGE
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
+from agentfold_core.versioning.branches import create_branch
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
 from tests.support.graph import Context, count, scope_for, snapshot
@@ -673,7 +674,7 @@ async def test_a_put_on_a_branch_spares_the_runtime_rows_of_other_branches(
     manage, runtime = databases.manage, databases.runtime
     put = put_full_project(manage, runtime)
     await put(scopes=main, document=_document(ids.project))
-    await put(scopes=feature, document=_document(ids.project))
+    await create_branch(manage)(scopes=main, name="feature")
     conversation = create_conversation(runtime)
     await conversation(
         scopes=main, data={"id": "c-main", "agent_id": "helper", "ref": {"branch": "main"}}

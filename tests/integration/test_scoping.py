@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 from _pytest.mark import ParameterSet
 
+from agentfold_core.data_access.manage.projects import PROJECTS
+from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.db.columns import ScopeLevel
+from agentfold_core.errors import ReadOnlyRef
+from agentfold_core.scopes import ProjectScope, TenantScope
+from agentfold_core.versioning.branches import create_branch
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
 from tests.support.entities import AnyEntity, all_entities, functions, ident, scope_key
@@ -22,7 +27,9 @@ def dimensions(entity: AnyEntity) -> list[str]:
     # two different ids, not the same id in two scopes.
     if level is not ScopeLevel.TENANT and not entity.traits.self_scoped:
         result.append("project")
-    if entity.traits.versioned:
+    # A project's row on another branch exists only once the branch is created from a
+    # ref (test_a_project_row_on_a_branch_is_its_own, below); other rows are made there.
+    if entity.traits.versioned and not entity.traits.self_scoped:
         result.append("branch")
     if level in (ScopeLevel.AGENT, ScopeLevel.SUB_AGENT):
         result.append("agent")
@@ -54,7 +61,7 @@ def other_context(ctx: Context, ids: Ids, dimension: str) -> Context:
 def test_every_manage_entity_is_checked_across_branches() -> None:
     params = {(p.values[0], p.values[1]) for p in isolation_params()}
     for entity in all_entities():
-        if entity.traits.versioned:
+        if entity.traits.versioned and not entity.traits.self_scoped:
             assert (entity, "branch") in params
         if entity.traits.level is ScopeLevel.SUB_AGENT:
             assert {(entity, "agent"), (entity, "sub_agent")} <= params
@@ -103,3 +110,22 @@ async def test_same_ids_in_two_scopes_are_isolated(
     assert (await list_rows(scopes=scope_a)).data == []
     assert await delete(scopes=scope_a, **key_a) is False
     assert shown(entity, await get(scopes=scope_b, **key_b)) == b_shown
+
+
+async def test_a_project_row_on_a_branch_is_its_own(databases: TestDatabases, ids: Ids) -> None:
+    await create_project(databases.manage, databases.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    main = ProjectScope(ids.tenant, ids.project)
+    await create_branch(databases.manage)(scopes=main, name=OTHER_BRANCH)
+    other = main.at(OTHER_BRANCH)
+    renamed = await PROJECTS.update(databases.manage)(scopes=other, data={"name": "Other"})
+    assert renamed is not None
+    assert renamed.branch == OTHER_BRANCH
+    kept = await PROJECTS.get(databases.manage)(scopes=main)
+    assert kept is not None
+    assert kept.name == "P"
+    # A project row cannot appear on a name that is not a branch.
+    with pytest.raises(ReadOnlyRef):
+        await PROJECTS.upsert(databases.manage)(scopes=main.at("ghost"), data={"name": "G"})
+    assert await PROJECTS.get(databases.manage)(scopes=main.at(OTHER_BRANCH)) == renamed

@@ -16,12 +16,14 @@ from sqlalchemy import and_, func, select
 from sqlmodel import SQLModel
 
 from agentfold_core.data_access.doors import writing
-from agentfold_core.data_access.manage.projects import PROJECTS
 from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.data_access.runtime.tenants import create_tenant
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.db.engine import Database
+from agentfold_core.pagination import MAX_LIMIT
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, TenantScope
+from agentfold_core.versioning.branches import create_branch
+from agentfold_core.versioning.operations import log
 from tests.support.databases import TestDatabases
 from tests.support.entities import (
     AnyEntity,
@@ -154,10 +156,12 @@ class Graph:
             self._made.add(key)
         branch_key = (*key, ctx.ref)
         if ctx.ref != DEFAULT_BRANCH and branch_key not in self._made:
-            # Until versioning exists, a branch is the project's rows with that `branch`.
-            await PROJECTS.upsert(self.dbs.manage)(
-                scopes=ctx.project_scope(), data={"name": f"Project {ctx.project} @ {ctx.ref}"}
-            )
+            # A branch from the project's first commit: its project row and nothing else,
+            # for tests to fill like the default branch.
+            main = ctx.project_scope().at(DEFAULT_BRANCH)
+            history = await log(self.dbs.manage)(scopes=main, limit=MAX_LIMIT)
+            root = history.data[-1].id
+            await create_branch(self.dbs.manage)(scopes=main.at(root), name=ctx.ref)
             self._made.add(branch_key)
 
     async def prepare(self, entity: AnyEntity, ctx: Context) -> TenantScope:

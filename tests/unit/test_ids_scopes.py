@@ -15,7 +15,7 @@ from agentfold_core.data_access.runtime.conversations import CONVERSATIONS
 from agentfold_core.data_access.runtime.tenants import TENANTS
 from agentfold_core.data_access.scope_keys import key_values, resolve
 from agentfold_core.db.columns import ScopeLevel
-from agentfold_core.errors import InvalidId, InvalidRef, ValidationFailed
+from agentfold_core.errors import InvalidId, InvalidRef, ReadOnlyRef, ValidationFailed
 from agentfold_core.ids import (
     GENERATED_ID_LENGTH,
     check_id,
@@ -197,11 +197,12 @@ def test_a_malformed_scope_names_its_field() -> None:
 
 
 @pytest.mark.parametrize("ref", ["main~1", "main^", "feature~2^"])
-def test_refs_naming_commits_are_not_read_as_branches(ref: str) -> None:
+def test_refs_naming_commits_are_never_written(ref: str) -> None:
     scope = ProjectScope("acme", "support", ref=ref)  # well formed...
-    with pytest.raises(InvalidRef) as caught:
-        resolve(scope)  # ...but only versioning can resolve it
-    assert caught.value.errors[0]["type"] == "unresolvable_ref"
+    with pytest.raises(ReadOnlyRef) as caught:
+        resolve(scope, write=True)  # ...but only branches move
+    assert caught.value.errors[0]["type"] == "read_only_ref"
+    assert isinstance(caught.value, InvalidRef)
     assert resolve(scope.at("feature/x")).branch == "feature/x"
     with pytest.raises(InvalidRef):
         check_branch(ref)

@@ -174,7 +174,8 @@ async def test_deleting_a_branch_removes_its_rows_and_runtime_rows_only(
     assert await delete(scopes=scope.at("feature")) is True
     assert await delete(scopes=scope.at("feature")) is False
     assert [b.name for b in await list_branches(databases.manage)(scopes=scope)] == ["main"]
-    assert await get_agent(databases.manage)(scopes=scope.at("feature"), agent_id="a") is None
+    with pytest.raises(NotFound):  # the ref is gone
+        await get_agent(databases.manage)(scopes=scope.at("feature"), agent_id="a")
     assert await get_agent(databases.manage)(scopes=scope, agent_id="a") is not None
     assert (
         await get_conversation(databases.runtime)(scopes=scope, conversation_id="c-feature") is None

@@ -99,6 +99,12 @@ class InvalidRef(ValidationFailed, ValueError):
     code = "invalid_ref"
 
 
+class ReadOnlyRef(InvalidRef):
+    """A write names a tag, a commit or a ref that is not a branch: only branches move."""
+
+    code = "read_only_ref"
+
+
 class ConfigurationError(AgentfoldError):
     """Settings are missing or malformed (for example an unsupported database URL)."""
 

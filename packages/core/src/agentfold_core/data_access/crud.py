@@ -45,7 +45,7 @@ from agentfold_core.db.types import utcnow
 from agentfold_core.errors import ValidationFailed
 from agentfold_core.ids import is_valid_id, relation_id
 from agentfold_core.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, Page, Pagination
-from agentfold_core.scopes import TenantScope
+from agentfold_core.scopes import ProjectScope, TenantScope
 from agentfold_core.validation import (
     Data,
     ModelSet,
@@ -53,6 +53,7 @@ from agentfold_core.validation import (
     validate_input,
     validation_failed,
 )
+from agentfold_core.versioning.reads import read_at_ref
 
 RowT = TypeVar("RowT", bound=SQLModel)
 RowT_co = TypeVar("RowT_co", bound=SQLModel, covariant=True)
@@ -506,6 +507,12 @@ class Entity(Generic[RowT]):
         """Curried ``get``."""
 
         async def _get(*, scopes: TenantScope, **ids: str) -> RowT | None:
+            if self.traits.versioned and isinstance(scopes, ProjectScope):
+
+                async def fetch(access: Access) -> RowT | None:
+                    return await self.fetch(access, self.key(access.target, ids))
+
+                return await read_at_ref(db, scopes, fetch, _is_none)
             async with reading(db, scopes) as access:
                 return await self.fetch(access, self.key(access.target, ids))
 
@@ -522,6 +529,12 @@ class Entity(Generic[RowT]):
             where: Mapping[str, Any] | None = None,
         ) -> Page[RowT]:
             _check_page(page, limit)
+            if self.traits.versioned and isinstance(scopes, ProjectScope):
+
+                async def fetch(access: Access) -> Page[RowT]:
+                    return await self.fetch_page(access, page=page, limit=limit, where=where)
+
+                return await read_at_ref(db, scopes, fetch, _no_rows)
             async with reading(db, scopes) as access:
                 return await self.fetch_page(access, page=page, limit=limit, where=where)
 
@@ -571,6 +584,14 @@ class Entity(Generic[RowT]):
                 return await self.delete_keys(access, [key]) > 0
 
         return _delete
+
+
+def _is_none(found: object) -> bool:
+    return found is None
+
+
+def _no_rows(page: Page[Any]) -> bool:
+    return page.pagination.total == 0
 
 
 def _values(values: Values) -> dict[str, Any]:

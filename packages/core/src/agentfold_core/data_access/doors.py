@@ -109,7 +109,7 @@ class Unit:
     async def enter(self, scope: TenantScope) -> Target:
         """Resolve ``scope`` for this unit, which never crosses tenants."""
         await self.bind(scope.tenant_id)
-        target = resolve(scope)
+        target = resolve(scope, write=self.writes)
         if self.writes and target not in self.targets:
             self.targets.append(target)
         return target

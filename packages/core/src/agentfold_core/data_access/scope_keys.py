@@ -13,7 +13,7 @@ from typing import Any
 
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.db.traits import TableTraits
-from agentfold_core.errors import InvalidRef, field_error
+from agentfold_core.errors import ReadOnlyRef, field_error
 from agentfold_core.scopes import (
     DEFAULT_BRANCH,
     AgentScope,
@@ -69,18 +69,20 @@ class Target:
         return values
 
 
-def resolve(scope: TenantScope) -> Target:
-    """What ``scope`` addresses: today its ref names the branch.
+def resolve(scope: TenantScope, *, write: bool = False) -> Target:
+    """What ``scope`` addresses: the branch its ref names.
 
-    A ref with a revision suffix (``main~1``, ``main^``) names a past commit, which
-    only versioning can resolve: until then it is an ``InvalidRef``, never a read of
-    a branch that cannot exist.
+    A read may name any ref: one that is not a branch (a tag, a commit, ``main~1``) is
+    resolved by version control when a branch read finds nothing
+    (``versioning.reads.read_at_ref``). A write must name a branch: a ref with a
+    revision suffix is a ``ReadOnlyRef`` here, and a name that is not a branch is
+    refused when the write commits.
     """
     if not isinstance(scope, ProjectScope):
         return Target(scope, DEFAULT_BRANCH)
-    if not is_branch_name(scope.ref):
-        message = f"ref {scope.ref!r} names a commit; only branch names can be resolved"
-        raise InvalidRef(message, errors=[field_error("ref", message, "unresolvable_ref")])
+    if write and not is_branch_name(scope.ref):
+        message = f"ref {scope.ref!r} names a commit: only branches can be written"
+        raise ReadOnlyRef(message, errors=[field_error("ref", message, "read_only_ref")])
     return Target(scope, scope.ref)
 
 

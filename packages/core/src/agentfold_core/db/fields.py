@@ -16,14 +16,15 @@ from sqlmodel import Field
 from agentfold_core.db.limits import check_json_value, check_text_value
 from agentfold_core.db.types import JSONContent, UTCDateTime, utcnow
 from agentfold_core.ids import ID_MAX_LENGTH, check_id
-from agentfold_core.scopes import check_branch
+from agentfold_core.scopes import check_ref
 
 SCOPE_LENGTH = 256
 NAME_MAX_LENGTH = 256
 PROMPT_MAX_LENGTH = 200_000
 
 ResourceId = Annotated[str, AfterValidator(check_id)]
-RefName = Annotated[str, AfterValidator(check_branch)]
+# A row's branch: a user branch, or the internal branch of a materialised tag or commit.
+RefName = Annotated[str, AfterValidator(check_ref)]
 
 # Refinements every column of a kind gets on input, whichever helper (or none) declared
 # it: no NUL in text; bounded, portable JSON (db/limits.py says why and how much).

@@ -8,10 +8,8 @@ images of that commit's manifest.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import delete, func, insert, literal, select
@@ -22,10 +20,11 @@ from agentfold_core.data_access.runtime.cascade import cascade_delete_by_branch
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import Conflict, InvalidRef, field_error
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, check_branch
-from agentfold_core.versioning.commit import Branch, Key
+from agentfold_core.versioning.commit import Branch
 from agentfold_core.versioning.history import manifest_at, resolve_ref
-from agentfold_core.versioning.rows import versioned_by_name, versioned_tables
-from agentfold_core.versioning.tables import branches, dirty, heads, images, tags
+from agentfold_core.versioning.materialise import drop_branch_rows, write_manifest
+from agentfold_core.versioning.rows import versioned_tables
+from agentfold_core.versioning.tables import branches, dirty, heads, tags
 
 
 class BranchInfo(BaseModel):
@@ -95,52 +94,6 @@ async def _copy_branch(conn: AsyncConnection, source: Branch, name: str) -> None
             ).where(source.where(heads)),
         )
     )
-
-
-async def write_manifest(
-    conn: AsyncConnection, target: Branch, manifest: dict[Key, str], *, heads_too: bool
-) -> None:
-    """Write the rows of ``manifest`` (decoded from their images) into the branch
-    ``target`` (which holds none), and its head manifest when asked."""
-    by_table: dict[str, list[tuple[str, str]]] = {}
-    for (table, row_key), row_hash in manifest.items():
-        by_table.setdefault(table, []).append((row_key, row_hash))
-    wanted = sorted(set(manifest.values()))
-    data: dict[str, Any] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        found = await conn.execute(
-            select(images.c.hash, images.c.data).where(
-                images.c.tenant_id == target.tenant_id,
-                images.c.project_id == target.project_id,
-                images.c.hash.in_(chunk),
-            )
-        )
-        data.update({str(h): json.loads(d) for h, d in found.all()})
-    by_name = versioned_by_name()
-    for versioned in versioned_tables():
-        entries = by_table.get(versioned.name)
-        if not entries:
-            continue
-        scope: dict[str, Any] = {"tenant_id": target.tenant_id, "branch": target.name}
-        scope[versioned.project_column] = target.project_id
-        rows = [{**by_name[versioned.name].values(data[h]), **scope} for _, h in entries]
-        await conn.execute(insert(versioned.table), rows)
-    if heads_too and manifest:
-        await conn.execute(
-            insert(heads),
-            [
-                {
-                    "tenant_id": target.tenant_id,
-                    "project_id": target.project_id,
-                    "branch": target.name,
-                    "table_name": table,
-                    "row_key": row_key,
-                    "row_hash": row_hash,
-                }
-                for (table, row_key), row_hash in manifest.items()
-            ],
-        )
 
 
 def create_branch(manage: Db) -> Callable[..., Awaitable[BranchInfo]]:
@@ -223,17 +176,7 @@ def delete_branch(manage: Db, runtime: Db) -> Callable[..., Awaitable[bool]]:
             )
             if found.first() is None:
                 return False
-            projects = versioned_by_name()["projects"].table
-            # The project row's cascades take every row of the branch with it.
-            await conn.execute(
-                delete(projects).where(
-                    projects.c.tenant_id == target.tenant_id,
-                    projects.c.id == target.project_id,
-                    projects.c.branch == name,
-                )
-            )
-            await conn.execute(delete(branches).where(target.where(branches)))
-            await conn.execute(delete(dirty).where(target.where(dirty)))
+            await drop_branch_rows(conn, target)
         await cascade_delete_by_branch(runtime)(scopes=scopes)
         return True
 

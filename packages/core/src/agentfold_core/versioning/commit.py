@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.db.prepared import Prepared, prepare, run, run_batch
 from agentfold_core.db.types import utcnow
+from agentfold_core.errors import ReadOnlyRef, field_error
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name
 from agentfold_core.versioning.tables import (
     SNAPSHOT_EVERY,
@@ -401,6 +402,11 @@ async def commit_branch(
     found = await recorded(conn, branch, tables)
     if found is None:
         return None
+    if parent is None and await _project_has_history(conn, branch):
+        # Only a new project's first commit makes a branch; anything else is a write to
+        # a name that is not a branch (a tag, a commit id, nothing).
+        message = f"{branch.name!r} is not a branch of project {branch.project_id!r}"
+        raise ReadOnlyRef(message, errors=[field_error("ref", message, "read_only_ref")])
     if not found.moved and parent is not None:
         await run_batch(conn, [(_statements(conn.dialect)["clear"], [branch.params()])])
         return None
@@ -417,6 +423,11 @@ async def commit_branch(
     )
     await run_batch(conn, batch)
     return commit_id
+
+
+async def _project_has_history(conn: AsyncConnection, branch: Branch) -> bool:
+    stmt = select(literal(1)).where(branch.project(branches)).limit(1)
+    return (await conn.execute(stmt)).first() is not None
 
 
 async def touched_branches(conn: AsyncConnection, tenant_id: str | None) -> dict[Branch, list[str]]:

@@ -26,8 +26,9 @@ from sqlalchemy import (
 
 from agentfold_core.data_access.documents.models import document_fields
 from agentfold_core.data_access.documents.tree import AGENT_NODE, PROJECT_NODE, Node
-from agentfold_core.data_access.doors import Access, Db, reading
+from agentfold_core.data_access.doors import Access, Db
 from agentfold_core.scopes import AgentScope, ProjectScope
+from agentfold_core.versioning.reads import read_at_ref
 
 Document = dict[str, Any]
 _SCOPE = ("tenant_id", "project_id", "branch")
@@ -164,8 +165,10 @@ def get_full_project(manage: Db) -> Callable[..., Awaitable[Document | None]]:
     """Curried: the whole project at ``scopes.ref`` as one document, or ``None``."""
 
     async def _get(*, scopes: ProjectScope) -> Document | None:
-        async with reading(manage, scopes) as access:
+        async def read(access: Access) -> Document | None:
             return assemble(PROJECT_NODE, await read_rows(access, PROJECT_NODE, scopes.project_id))
+
+        return await read_at_ref(manage, scopes, read, _is_none)
 
     return _get
 
@@ -174,7 +177,13 @@ def get_full_agent(manage: Db) -> Callable[..., Awaitable[Document | None]]:
     """Curried: one agent with everything under it, or ``None``."""
 
     async def _get(*, scopes: AgentScope) -> Document | None:
-        async with reading(manage, scopes) as access:
+        async def read(access: Access) -> Document | None:
             return assemble(AGENT_NODE, await read_rows(access, AGENT_NODE, scopes.agent_id))
 
+        return await read_at_ref(manage, scopes, read, _is_none)
+
     return _get
+
+
+def _is_none(found: object) -> bool:
+    return found is None

@@ -1,0 +1,137 @@
+"""Reading at a tag or a past commit: its rows materialised once under an internal
+branch, then read by the very statements that read branches.
+
+An internal branch is named ``~<commit id>``: no branch name may contain ``~``, so no
+user can take it. Tags are materialised when they are created, other commits on
+first read; the least recently read are evicted beyond ``KEEP_MATERIALISED`` per
+project (a tag's copy comes back on its next read).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentfold_core.db.types import utcnow
+from agentfold_core.versioning.commit import Branch, Key
+from agentfold_core.versioning.history import manifest_at
+from agentfold_core.versioning.rows import versioned_by_name, versioned_tables
+from agentfold_core.versioning.tables import branches, dirty, heads, images
+
+KEEP_MATERIALISED = 16
+INTERNAL_PREFIX = "~"
+
+
+def internal_name(commit_id: str) -> str:
+    """The internal branch holding a commit's rows."""
+    return f"{INTERNAL_PREFIX}{commit_id}"
+
+
+async def write_manifest(
+    conn: AsyncConnection, target: Branch, manifest: dict[Key, str], *, heads_too: bool
+) -> None:
+    """Write the rows of ``manifest`` (decoded from their images) into the branch
+    ``target`` (which holds none), and its head manifest when asked."""
+    by_table: dict[str, list[tuple[str, str]]] = {}
+    for (table, row_key), row_hash in manifest.items():
+        by_table.setdefault(table, []).append((row_key, row_hash))
+    wanted = sorted(set(manifest.values()))
+    data: dict[str, Any] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found = await conn.execute(
+            select(images.c.hash, images.c.data).where(
+                images.c.tenant_id == target.tenant_id,
+                images.c.project_id == target.project_id,
+                images.c.hash.in_(chunk),
+            )
+        )
+        data.update({str(h): json.loads(d) for h, d in found.all()})
+    by_name = versioned_by_name()
+    for versioned in versioned_tables():
+        entries = by_table.get(versioned.name)
+        if not entries:
+            continue
+        scope: dict[str, Any] = {"tenant_id": target.tenant_id, "branch": target.name}
+        scope[versioned.project_column] = target.project_id
+        rows = [{**by_name[versioned.name].values(data[h]), **scope} for _, h in entries]
+        await conn.execute(insert(versioned.table), rows)
+    if heads_too and manifest:
+        await conn.execute(
+            insert(heads),
+            [
+                {
+                    "tenant_id": target.tenant_id,
+                    "project_id": target.project_id,
+                    "branch": target.name,
+                    "table_name": table,
+                    "row_key": row_key,
+                    "row_hash": row_hash,
+                }
+                for (table, row_key), row_hash in manifest.items()
+            ],
+        )
+
+
+async def materialise(
+    conn: AsyncConnection, tenant_id: str, project_id: str, commit_id: str
+) -> str:
+    """The internal branch holding ``commit_id``'s rows, made if needed; its name."""
+    name = internal_name(commit_id)
+    target = Branch(tenant_id, project_id, name)
+    found = await conn.execute(select(branches.c.branch).where(target.where(branches)))
+    if found.first() is not None:
+        await conn.execute(update(branches).where(target.where(branches)).values(read_at=utcnow()))
+        return name
+    manifest = await manifest_at(conn, tenant_id, project_id, commit_id)
+    now = utcnow()
+    await conn.execute(
+        insert(branches).values(
+            tenant_id=tenant_id,
+            project_id=project_id,
+            branch=name,
+            head=commit_id,
+            internal=True,
+            created_at=now,
+            read_at=now,
+        )
+    )
+    await write_manifest(conn, target, manifest, heads_too=True)
+    await conn.execute(delete(dirty).where(target.where(dirty)))
+    await _evict(conn, tenant_id, project_id)
+    return name
+
+
+async def _evict(conn: AsyncConnection, tenant_id: str, project_id: str) -> None:
+    internal = (
+        branches.c.tenant_id == tenant_id,
+        branches.c.project_id == project_id,
+        branches.c.internal.is_(True),
+    )
+    count = await conn.execute(select(func.count()).select_from(branches).where(*internal))
+    extra = int(count.scalar_one()) - KEEP_MATERIALISED
+    if extra <= 0:
+        return
+    oldest = await conn.execute(
+        select(branches.c.branch).where(*internal).order_by(branches.c.read_at).limit(extra)
+    )
+    for (name,) in oldest.all():
+        await drop_branch_rows(conn, Branch(tenant_id, project_id, str(name)))
+
+
+async def drop_branch_rows(conn: AsyncConnection, branch: Branch) -> None:
+    """Delete a branch's rows (through the project row's cascades), its branch row and
+    head manifest, and what the deletion recorded."""
+    projects = versioned_by_name()["projects"].table
+    await conn.execute(
+        delete(projects).where(
+            projects.c.tenant_id == branch.tenant_id,
+            projects.c.id == branch.project_id,
+            projects.c.branch == branch.name,
+        )
+    )
+    await conn.execute(delete(branches).where(branch.where(branches)))
+    await conn.execute(delete(dirty).where(branch.where(dirty)))
