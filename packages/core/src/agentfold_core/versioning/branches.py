@@ -22,7 +22,7 @@ from agentfold_core.errors import Conflict, InvalidRef, field_error
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, check_branch
 from agentfold_core.versioning.commit import Branch
 from agentfold_core.versioning.history import manifest_at, resolve_ref
-from agentfold_core.versioning.materialise import drop_branch_rows, write_manifest
+from agentfold_core.versioning.materialise import drop_branch_rows, materialise, write_manifest
 from agentfold_core.versioning.rows import versioned_tables
 from agentfold_core.versioning.tables import branches, dirty, heads, tags
 
@@ -212,6 +212,8 @@ def create_tag(manage: Db) -> Callable[..., Awaitable[TagInfo]]:
                     created_at=now,
                 )
             )
+            # Read at once: the tag's rows are ready before anyone asks.
+            await materialise(conn, tenant, project, source.commit_id)
         return TagInfo(
             name=name, commit_id=source.commit_id, author=author, message=message, created_at=now
         )
