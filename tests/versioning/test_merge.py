@@ -3,14 +3,17 @@ their resolutions, merge preview, revert and reset: the prototype's scenarios.""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from agentfold_core.data_access.manage.agents import (
     create_agent,
     create_sub_agent,
     delete_agent,
+    delete_sub_agent,
     get_agent,
     get_sub_agent,
     update_agent,
@@ -21,15 +24,18 @@ from agentfold_core.errors import Conflict, InvalidRef
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
 from agentfold_core.versioning.apply import ApplyFailed
 from agentfold_core.versioning.branches import create_branch
-from agentfold_core.versioning.diff import TableCounts, diff
+from agentfold_core.versioning.commit import Branch
+from agentfold_core.versioning.diff import TableCounts, diff, head_manifest
 from agentfold_core.versioning.merge import (
     MergeConflict,
     merge,
     merge_preview,
+    merge_rows,
     reset,
     revert,
 )
 from agentfold_core.versioning.operations import CommitInfo, log, status
+from agentfold_core.versioning.rows import versioned_tables
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
 
@@ -388,3 +394,121 @@ async def test_reset_moves_the_head_and_the_rows_back(databases: TestDatabases, 
     # Work continues from there.
     await _create(databases, main, "c", name="C")
     assert (await _history(databases, main))[0].parent_id == target
+
+
+def test_rows_merge_by_column_and_json_key() -> None:
+    base = {"name": "A", "config": {"a": 1, "x": 9, "b": {"c": 1}, "list": [1]}, "tags": [1]}
+    # Different columns, different keys (nested too), a key added and one removed.
+    ours = {"name": "A2", "config": {"a": 2, "x": 9, "b": {"c": 1}, "list": [1]}, "tags": [1]}
+    theirs = {
+        "name": "A",
+        "config": {"a": 1, "b": {"c": 1, "d": 4}, "list": [1], "new": 1},
+        "tags": [1],
+    }
+    merged, clashes = merge_rows(base, ours, theirs)
+    assert clashes == []
+    assert merged == {
+        "name": "A2",
+        "config": {"a": 2, "b": {"c": 1, "d": 4}, "list": [1], "new": 1},
+        "tags": [1],
+    }
+    # Removed on one side while changed on the other is a conflict at that key.
+    gone = {"name": "A", "config": {"x": 9, "b": {"c": 1}, "list": [1]}, "tags": [1]}
+    assert merge_rows(base, ours, gone)[1] == ["config.a"]
+    # Arrays edited on both sides conflict, even inside an object.
+    mine = {**base, "tags": [1, 2], "config": {**base["config"], "list": [1, 2]}}  # type: ignore[dict-item]
+    other = {**base, "tags": [1, 3], "config": {**base["config"], "list": [0, 1]}}  # type: ignore[dict-item]
+    assert merge_rows(base, mine, other)[1] == ["config.list", "tags"]
+    # Timestamps never conflict: the earliest creation, the latest update.
+    stamps = {"created_at": "2024-01-01T00:00:00+00:00", "updated_at": "2024-01-01T00:00:00+00:00"}
+    early = {"created_at": "2024-01-02T00:00:00+00:00", "updated_at": "2024-01-02T00:00:00+00:00"}
+    late = {"created_at": "2024-01-03T00:00:00+00:00", "updated_at": "2024-01-03T00:00:00+00:00"}
+    merged, clashes = merge_rows(stamps, early, late)
+    assert clashes == []
+    assert merged == {"created_at": early["created_at"], "updated_at": late["updated_at"]}
+
+
+async def _working_manifest(
+    databases: TestDatabases, ids: Ids, branch: str
+) -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    async with databases.manage.read() as conn:
+        for versioned in versioned_tables():
+            table = versioned.table
+            rows = await conn.execute(
+                select(table).where(
+                    table.c.tenant_id == ids.tenant,
+                    table.c[versioned.project_column] == ids.project,
+                    table.c.branch == branch,
+                )
+            )
+            for row in rows.mappings():
+                found[(versioned.name, versioned.row_key(row))] = versioned.image(row)[0]
+    return found
+
+
+async def _head_manifest(
+    databases: TestDatabases, ids: Ids, branch: str
+) -> dict[tuple[str, str], str]:
+    async with databases.manage.read() as conn:
+        return await head_manifest(conn, Branch(ids.tenant, ids.project, branch))
+
+
+async def test_random_edits_on_two_branches_merge_to_a_consistent_head(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    """Random edits on both sides (agents on both, sub-agents on feature), every
+    conflict resolved as theirs: the working rows of main are exactly its new head's
+    manifest, and merging back fast-forwards feature to the same rows."""
+    main = await _project(databases, ids)
+    shared = [f"s{i}" for i in range(4)]
+    for agent_id in shared:
+        await _create(databases, main, agent_id, name=agent_id, prompt="p")
+    feature = await _feature(databases, main)
+    rng = random.Random(11)  # noqa: S311 - a fixed, repeatable sequence of operations
+    own: dict[str, list[str]] = {"main": [], "feature": []}
+    subs: list[tuple[str, str]] = []
+    for step in range(24):
+        side = rng.choice(["main", "feature"])
+        scope = main if side == "main" else feature
+        choice = rng.random()
+        if choice < 0.4:
+            agent_id = rng.choice(shared + own[side])
+            column = rng.choice(["name", "prompt", "description"])
+            await _update(databases, scope, agent_id, **{column: f"{side}-{step}"})
+        elif choice < 0.6:
+            agent_id = f"{side[0]}{step}"
+            await _create(databases, scope, agent_id, name=agent_id)
+            own[side].append(agent_id)
+        elif choice < 0.7 and own[side]:
+            agent_id = own[side].pop(rng.randrange(len(own[side])))
+            await delete_agent(databases.manage)(scopes=scope, agent_id=agent_id)
+        elif side == "feature" and (choice < 0.9 or not subs):
+            parent = rng.choice(shared)
+            sub_id = f"sub{step}"
+            await create_sub_agent(databases.manage)(
+                scopes=AgentScope(ids.tenant, ids.project, parent, ref="feature"),
+                data={"id": sub_id, "name": sub_id},
+            )
+            subs.append((parent, sub_id))
+        elif side == "feature":
+            parent, sub_id = subs.pop(rng.randrange(len(subs)))
+            await delete_sub_agent(databases.manage)(
+                scopes=AgentScope(ids.tenant, ids.project, parent, ref="feature"),
+                sub_agent_id=sub_id,
+            )
+    preview = await merge_preview(databases.manage)(scopes=main, from_ref="feature")
+    resolutions: dict[Any, Any] = {(c.table, c.row_key): "theirs" for c in preview.conflicts}
+    result = await merge(databases.manage)(scopes=main, from_ref="feature", resolutions=resolutions)
+    assert result.committed
+    assert await _working_manifest(databases, ids, "main") == await _head_manifest(
+        databases, ids, "main"
+    )
+    assert {k for t, k in await _working_manifest(databases, ids, "main") if t == "sub_agents"} == {
+        f"{p}\x1f{s}" for p, s in subs
+    }
+    back = await merge(databases.manage)(scopes=feature, from_ref="main")
+    assert back.fast_forward
+    assert await _working_manifest(databases, ids, "feature") == await _working_manifest(
+        databases, ids, "main"
+    )

@@ -217,7 +217,7 @@ def _timestamp(value: Any) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def _merge_rows(base: Row | None, ours: Row, theirs: Row) -> tuple[Row, list[str]]:
+def merge_rows(base: Row | None, ours: Row, theirs: Row) -> tuple[Row, list[str]]:
     """Column-level (and JSON key-level) merge of two versions of a row; the paths in
     conflict."""
     old = base or {}
@@ -310,7 +310,7 @@ async def three_way(
         elif td is None:
             kind = "modify/delete"
         else:
-            merged, paths = _merge_rows(bd, od, td)
+            merged, paths = merge_rows(bd, od, td)
             if not paths:
                 write(key, merged)
                 continue
