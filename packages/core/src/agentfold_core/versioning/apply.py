@@ -1,0 +1,260 @@
+"""Applying a manifest to a branch's working rows, and verifying the result.
+
+``apply_manifest`` makes the rows of a branch equal a target manifest given the
+manifest they equal now: deletes first (children before parents), then inserts and
+updates (parents before children), in the order of ``rows.versioned_tables()``. It
+then *verifies*: every key it touched, and every key the capture triggers recorded
+for the branch meanwhile (foreign-key cascades, SET NULL triggers), must now hash to
+the target. A cascade that removed or changed a row the target keeps raises
+``ApplyFailed`` naming the rows; raised inside the write door, it rolls the whole
+transaction back.
+
+The capture triggers record what apply writes, so the commit that follows (a merge
+or revert commit) is made from them; ``move_head`` instead makes the target the
+branch head without a commit (fast-forward, reset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentfold_core.db.integrity import classify
+from agentfold_core.errors import Conflict
+from agentfold_core.versioning.commit import Branch, Key, recorded
+from agentfold_core.versioning.diff import Row, load_images
+from agentfold_core.versioning.rows import SEPARATOR, VersionedTable, versioned_tables
+from agentfold_core.versioning.tables import branches, dirty, heads
+
+_CHUNK = 400
+_NAMED_AT_MOST = 20
+
+
+class ApplyFailed(Conflict):
+    """Writing a merge, revert or reset result left rows other than the result says
+    (a foreign-key cascade removed or changed a row the result keeps); nothing was
+    changed. ``rows`` names them as ``(table, row key)``."""
+
+    def __init__(self, message: str, rows: Sequence[Key], **context: Any) -> None:
+        shown = [{"table": t, "row_key": k} for t, k in rows]
+        super().__init__(message, rows=shown, **context)
+        self.rows = list(rows)
+
+
+class UncommittedChanges(Conflict):
+    """The branch's working rows differ from its head (a write earlier in the same
+    unit of work): merge, revert and reset need a clean branch."""
+
+
+def _in_branch(versioned: VersionedTable, branch: Branch) -> ColumnElement[bool]:
+    table = versioned.table
+    return and_(
+        table.c.tenant_id == branch.tenant_id,
+        table.c[versioned.project_column] == branch.project_id,
+        table.c.branch == branch.name,
+    )
+
+
+def _scope_values(versioned: VersionedTable, branch: Branch) -> dict[str, Any]:
+    values: dict[str, Any] = {"tenant_id": branch.tenant_id, "branch": branch.name}
+    values[versioned.project_column] = branch.project_id
+    return values
+
+
+async def ensure_clean(conn: AsyncConnection, branch: Branch) -> None:
+    """``UncommittedChanges`` unless the branch's working rows are its head."""
+    found = await recorded(conn, branch)
+    if found is not None and found.moved:
+        raise UncommittedChanges(
+            f"branch {branch.name!r} has {len(found.moved)} uncommitted changes",
+            resource="branch",
+            key={"project_id": branch.project_id, "branch": branch.name},
+        )
+
+
+async def working_hashes(
+    conn: AsyncConnection, branch: Branch, keys: Sequence[Key]
+) -> dict[Key, str]:
+    """The image hashes of the branch's working rows at ``keys`` (absent rows are not
+    in the answer), read with ``select(table)`` and hashed like a commit would."""
+    by_table: dict[str, list[str]] = {}
+    for name, row_key in keys:
+        by_table.setdefault(name, []).append(row_key)
+    found: dict[Key, str] = {}
+    for versioned in versioned_tables():
+        row_keys = by_table.get(versioned.name)
+        if not row_keys:
+            continue
+        table = versioned.table
+        columns = [table.c[c] for c in versioned.key_columns]
+        for start in range(0, len(row_keys), _CHUNK):
+            chunk = row_keys[start : start + _CHUNK]
+            if len(columns) == 1:
+                match = columns[0].in_(chunk)
+            else:
+                match = tuple_(*columns).in_([tuple(k.split(SEPARATOR)) for k in chunk])
+            rows = await conn.execute(select(table).where(_in_branch(versioned, branch), match))
+            for row in rows.mappings():
+                found[(versioned.name, versioned.row_key(row))] = versioned.image(row)[0]
+    return found
+
+
+async def _recorded_keys(conn: AsyncConnection, branch: Branch) -> set[Key]:
+    stmt = select(dirty.c.table_name, dirty.c.row_key).where(branch.where(dirty))
+    rows = await conn.execute(stmt)
+    return {(str(t), str(k)) for t, k in rows.all()}
+
+
+def _key_params(versioned: VersionedTable, row_key: str) -> dict[str, Any]:
+    return {f"k_{c}": v for c, v in versioned.key_values(row_key).items()}
+
+
+def _key_match(versioned: VersionedTable) -> list[ColumnElement[bool]]:
+    table = versioned.table
+    return [table.c[c] == bindparam(f"k_{c}", type_=String()) for c in versioned.key_columns]
+
+
+async def _write(
+    conn: AsyncConnection,
+    branch: Branch,
+    target: Mapping[Key, str],
+    current: Mapping[Key, str],
+    keys: Sequence[Key],
+    data: Mapping[str, Row],
+) -> None:
+    by_table: dict[str, list[str]] = {}
+    for name, row_key in keys:
+        by_table.setdefault(name, []).append(row_key)
+    order = [v for v in versioned_tables() if v.name in by_table]
+    for versioned in reversed(order):  # deletes: children first
+        gone = [k for k in by_table[versioned.name] if (versioned.name, k) not in target]
+        if gone:
+            await conn.execute(
+                delete(versioned.table).where(
+                    _in_branch(versioned, branch), *_key_match(versioned)
+                ),
+                [_key_params(versioned, k) for k in gone],
+            )
+    for versioned in order:  # inserts and updates: parents first
+        name, table = versioned.name, versioned.table
+        new = [k for k in by_table[name] if (name, k) in target and (name, k) not in current]
+        changed = [k for k in by_table[name] if (name, k) in target and (name, k) in current]
+        if new:
+            rows = [
+                {**versioned.values(data[target[(name, k)]]), **_scope_values(versioned, branch)}
+                for k in new
+            ]
+            await conn.execute(insert(table), rows)
+        if changed:
+            settable = [c for c in versioned.data_columns if c not in versioned.key_columns]
+            params = []
+            for k in changed:
+                values = versioned.values(data[target[(name, k)]])
+                params.append(
+                    {**_key_params(versioned, k), **{f"v_{c}": values.get(c) for c in settable}}
+                )
+            statement = (
+                update(table)
+                .where(_in_branch(versioned, branch), *_key_match(versioned))
+                .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in settable})
+            )
+            await conn.execute(statement, params)
+
+
+async def apply_manifest(
+    conn: AsyncConnection,
+    branch: Branch,
+    target: Mapping[Key, str],
+    current: Mapping[Key, str],
+    data: Mapping[str, Row] | None = None,
+) -> list[Key]:
+    """Make the branch's working rows, which equal ``current``, equal ``target``
+    (``data``: decoded images by hash, for rows not yet stored as images), then verify
+    them. The keys written."""
+    keys = sorted(k for k in target.keys() | current.keys() if target.get(k) != current.get(k))
+    if not keys:
+        return keys
+    decoded = dict(data or {})
+    missing = [target[k] for k in keys if k in target and target[k] not in decoded]
+    decoded.update(await load_images(conn, branch.tenant_id, branch.project_id, missing))
+    try:
+        await _write(conn, branch, target, current, keys, decoded)
+    except IntegrityError as error:
+        found = classify(error, resource="row", key={"branch": branch.name})
+        raise (found or error) from error
+    await verify(conn, branch, target, keys)
+    return keys
+
+
+async def verify(
+    conn: AsyncConnection, branch: Branch, target: Mapping[Key, str], keys: Sequence[Key]
+) -> None:
+    """``ApplyFailed`` unless every key in ``keys``, and every key recorded for the
+    branch since its last commit, holds exactly what ``target`` says."""
+    checked = sorted(set(keys) | await _recorded_keys(conn, branch))
+    now = await working_hashes(conn, branch, checked)
+    wrong = [k for k in checked if now.get(k) != target.get(k)]
+    if wrong:
+        named = ", ".join(f"{t} {k.replace(SEPARATOR, '/')!r}" for t, k in wrong[:_NAMED_AT_MOST])
+        more = f" and {len(wrong) - _NAMED_AT_MOST} more" if len(wrong) > _NAMED_AT_MOST else ""
+        raise ApplyFailed(
+            f"the result cannot be written to branch {branch.name!r}: {len(wrong)} rows would "
+            f"differ from it (a foreign-key cascade removed or changed them): {named}{more}",
+            wrong,
+            resource="branch",
+            key={"project_id": branch.project_id, "branch": branch.name},
+        )
+
+
+async def move_head(
+    conn: AsyncConnection,
+    branch: Branch,
+    commit_id: str,
+    target: Mapping[Key, str],
+    current: Mapping[Key, str],
+) -> None:
+    """Make ``commit_id`` (whose manifest is ``target``; the head's is ``current``) the
+    branch head, once its working rows equal ``target``: no commit is made."""
+    keys = [k for k in target.keys() | current.keys() if target.get(k) != current.get(k)]
+    if keys:
+        await conn.execute(
+            delete(heads).where(
+                branch.where(heads),
+                heads.c.table_name == bindparam("k_table"),
+                heads.c.row_key == bindparam("k_row"),
+            ),
+            [{"k_table": t, "k_row": k} for t, k in keys],
+        )
+    added = [k for k in keys if k in target]
+    if added:
+        await conn.execute(
+            insert(heads),
+            [
+                {
+                    "tenant_id": branch.tenant_id,
+                    "project_id": branch.project_id,
+                    "branch": branch.name,
+                    "table_name": t,
+                    "row_key": k,
+                    "row_hash": target[(t, k)],
+                }
+                for t, k in added
+            ],
+        )
+    await conn.execute(update(branches).where(branch.where(branches)).values(head=commit_id))
+    # The working rows are the new head: nothing is left to commit.
+    await conn.execute(delete(dirty).where(branch.where(dirty)))

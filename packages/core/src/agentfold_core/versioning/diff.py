@@ -1,0 +1,190 @@
+"""Diff between two refs: per-table counts, and row-level entries with the columns
+that differ (before and after values, decoded from the row images).
+
+Both refs are resolved to commits and compared by their manifests (a branch head's
+manifest is read as it stands, a past commit's is rebuilt), so a diff reads no row of
+the working tables. The helpers here (images, head manifests, hashing a decoded row)
+serve apply and merge as well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentfold_core.data_access.doors import Db, reading
+from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope
+from agentfold_core.versioning.commit import Branch, Key
+from agentfold_core.versioning.history import manifest_at, resolve_ref
+from agentfold_core.versioning.rows import VersionedTable, versioned_by_name
+from agentfold_core.versioning.tables import heads, images
+
+Row = dict[str, Any]
+Manifest = dict[Key, str]
+_CHUNK = 500
+
+
+class ColumnChange(BaseModel):
+    """One column of a row that differs between the two sides."""
+
+    column: str
+    before: Any = None
+    after: Any = None
+
+
+class RowDiff(BaseModel):
+    """One row that differs: added, modified or removed, with its changed columns."""
+
+    table: str
+    row_key: str
+    kind: Literal["added", "modified", "removed"]
+    columns: list[ColumnChange]
+    before: Row | None
+    after: Row | None
+
+
+class TableCounts(BaseModel):
+    """How many rows of one table were added, modified and removed."""
+
+    added: int = 0
+    modified: int = 0
+    removed: int = 0
+
+
+class Diff(BaseModel):
+    """What changes from one commit to another."""
+
+    from_commit: str
+    to_commit: str
+    counts: dict[str, TableCounts]
+    rows: list[RowDiff]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+async def load_images(
+    conn: AsyncConnection, tenant_id: str, project_id: str, hashes: Iterable[str | None]
+) -> dict[str, Row]:
+    """The decoded row images named by ``hashes`` (absent hashes are skipped)."""
+    wanted = sorted({h for h in hashes if h})
+    found: dict[str, Row] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        rows = await conn.execute(
+            select(images.c.hash, images.c.data).where(
+                images.c.tenant_id == tenant_id,
+                images.c.project_id == project_id,
+                images.c.hash.in_(chunk),
+            )
+        )
+        found.update({str(h): json.loads(d) for h, d in rows.all()})
+    return found
+
+
+async def head_manifest(conn: AsyncConnection, branch: Branch) -> Manifest:
+    """``{(table, row key): row hash}`` of the branch's head commit."""
+    rows = await conn.execute(
+        select(heads.c.table_name, heads.c.row_key, heads.c.row_hash).where(branch.where(heads))
+    )
+    return {(str(t), str(k)): str(h) for t, k, h in rows.all()}
+
+
+def row_image(versioned: VersionedTable, data: Mapping[str, Any]) -> tuple[str, str]:
+    """``(hash, canonical JSON)`` of a decoded (or merged, or hand-written) row, the
+    same as the row will hash to once written and read back."""
+    values = versioned.values(data)
+    return versioned.image({c: values.get(c) for c in versioned.data_columns})
+
+
+def column_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[ColumnChange]:
+    """The columns whose values differ, by name."""
+    names = sorted(before.keys() | after.keys())
+    return [
+        ColumnChange(column=c, before=before.get(c), after=after.get(c))
+        for c in names
+        if before.get(c) != after.get(c)
+    ]
+
+
+async def diff_manifests(
+    conn: AsyncConnection,
+    tenant_id: str,
+    project_id: str,
+    before: Mapping[Key, str],
+    after: Mapping[Key, str],
+    *,
+    from_commit: str = "",
+    to_commit: str = "",
+) -> Diff:
+    """The diff from manifest ``before`` to manifest ``after``."""
+    keys = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    data = await load_images(
+        conn, tenant_id, project_id, [before.get(k) for k in keys] + [after.get(k) for k in keys]
+    )
+    counts: dict[str, TableCounts] = {}
+    rows: list[RowDiff] = []
+    for table, row_key in keys:
+        old_hash, new_hash = before.get((table, row_key)), after.get((table, row_key))
+        old = None if old_hash is None else data[old_hash]
+        new = None if new_hash is None else data[new_hash]
+        count = counts.setdefault(table, TableCounts())
+        if old is None:
+            kind: Literal["added", "modified", "removed"] = "added"
+            count.added += 1
+            columns: list[ColumnChange] = []
+        elif new is None:
+            kind = "removed"
+            count.removed += 1
+            columns = []
+        else:
+            kind = "modified"
+            count.modified += 1
+            columns = column_changes(old, new)
+        rows.append(
+            RowDiff(table=table, row_key=row_key, kind=kind, columns=columns, before=old, after=new)
+        )
+    return Diff(from_commit=from_commit, to_commit=to_commit, counts=counts, rows=rows)
+
+
+def versioned_table(name: str) -> VersionedTable:
+    """The versioned table ``name`` (every manifest names only those)."""
+    return versioned_by_name()[name]
+
+
+# --------------------------------------------------------------------------- operation
+
+
+def diff(manage: Db) -> Callable[..., Awaitable[Diff]]:
+    """Curried: what changes from ``from_ref`` to ``to_ref`` (default: ``scopes.ref``),
+    row by row and column by column."""
+
+    async def _diff(*, scopes: ProjectScope, from_ref: str, to_ref: str | None = None) -> Diff:
+        tenant, project = scopes.tenant_id, scopes.project_id
+        # The refs are resolved here, not by the door (either may name a past commit).
+        async with reading(manage, scopes.at(DEFAULT_BRANCH), snapshot=True) as access:
+            conn = access.conn
+            source = await resolve_ref(conn, tenant, project, from_ref)
+            target = await resolve_ref(conn, tenant, project, to_ref or scopes.ref)
+            before = await manifest_at(conn, tenant, project, source.commit_id)
+            after = (
+                before
+                if target.commit_id == source.commit_id
+                else await manifest_at(conn, tenant, project, target.commit_id)
+            )
+            return await diff_manifests(
+                conn,
+                tenant,
+                project,
+                before,
+                after,
+                from_commit=source.commit_id,
+                to_commit=target.commit_id,
+            )
+
+    return _diff
