@@ -10,6 +10,7 @@ from agentfold_core.data_access.manage.agents import create_agent, get_agent
 from agentfold_core.migrations import upgrade
 from agentfold_core.scopes import ProjectScope
 from agentfold_core.versioning.operations import log, status
+from agentfold_core.versioning.verify import verify
 from tests.support.databases import TestDatabases
 
 
@@ -48,3 +49,6 @@ async def test_rows_that_predate_version_control_get_a_root_commit(empty: TestDa
 async def _clean_on(manage: Any, scope: ProjectScope) -> None:
     found = await status(manage)(scopes=scope)
     assert found.clean, found.changes
+    # The root's rows were hashed from the reflected tables: a full re-scan agrees.
+    scanned = await verify(manage)(scopes=scope)
+    assert scanned.mismatches == []

@@ -318,7 +318,8 @@ def add_parser(groups: Any) -> None:
         "Applies any pending revisions inside a transaction that is rolled back, then\n"
         "compares the result with the models: tables, columns, types, nullability,\n"
         "indexes, unique and foreign key constraints (and, on SQLite, the triggers\n"
-        "emulating ON DELETE SET NULL). Exits 1 and names each difference when they\n"
+        "emulating ON DELETE SET NULL), and that every versioned table has its\n"
+        "version-control capture triggers. Exits 1 and names each difference when they\n"
         "disagree; the database is left as it was.",
     )
 
@@ -341,8 +342,9 @@ def add_parser(groups: Any) -> None:
         "verify",
         _verify,
         "Check read-only that each database is ready for this version",
-        "Reports revisions not applied (or unknown to this version), missing tables\n"
-        "and missing columns, with the exact command that fixes them. Exits 1 when\n"
-        "a database is not ready. The library call is\n"
+        "Reports revisions not applied (or unknown to this version), missing tables,\n"
+        "missing columns and missing capture triggers of version control, with the\n"
+        "exact command that fixes them. Exits 1 when a database is not ready.\n"
+        "The library call is\n"
         'agentfold_core.migrations.verify_schema(database, mode="warning"|"strict").',
     )

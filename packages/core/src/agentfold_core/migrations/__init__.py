@@ -5,6 +5,7 @@ checkout and ship inside the wheel; every call here builds the Alembic configura
 in code, so no ``alembic.ini`` is needed.
 """
 
+from agentfold_core.migrations.capture import repair_capture_triggers
 from agentfold_core.migrations.commands import current, downgrade, offline_sql, upgrade
 from agentfold_core.migrations.drift import DriftReport, check
 from agentfold_core.migrations.errors import MigrationError, SchemaNotReady
@@ -48,6 +49,7 @@ __all__ = [
     "inspect_schema",
     "migrations_root",
     "offline_sql",
+    "repair_capture_triggers",
     "revisions",
     "spec_for",
     "upgrade",

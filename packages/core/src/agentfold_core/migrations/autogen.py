@@ -3,6 +3,8 @@
 - A ``SET NULL (col)`` reference is, on SQLite, a plain foreign key plus a trigger:
   the comparison accepts that form (generated revisions manage the triggers, see
   ``agentfold_core.migrations.trigger_ops``).
+- Revisions keep the capture triggers of version control on versioned tables
+  (``agentfold_core.migrations.capture_ops``).
 - Revisions render types at the database level (``UTCDateTime`` is a timezone-aware
   ``DateTime``), so a revision never depends on application classes.
 - Tables of the other database and its version table are not this environment's
@@ -21,8 +23,8 @@ from sqlalchemy.sql.elements import conv
 from sqlalchemy.types import TypeDecorator
 
 from agentfold_core.db.foreign_keys import SET_NULL_COLUMN
+from agentfold_core.migrations.capture_ops import process_revision_directives
 from agentfold_core.migrations.spec import ROLES, EnvironmentSpec, load_metadata
-from agentfold_core.migrations.trigger_ops import process_revision_directives
 
 IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
 

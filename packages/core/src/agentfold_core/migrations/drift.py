@@ -2,7 +2,8 @@
 
 The pending revisions are applied inside a transaction that is always rolled back,
 then Alembic's comparison (the one autogenerate uses) runs against the models. On
-SQLite the triggers emulating ``SET NULL (col)`` are compared too.
+SQLite the triggers emulating ``SET NULL (col)`` are compared too, and on both backends
+every versioned table must have its version-control capture triggers.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from sqlalchemy.schema import Constraint, ForeignKeyConstraint, UniqueConstraint
 from agentfold_core.db.engine import Database
 from agentfold_core.db.foreign_keys import sqlite_set_null_triggers
 from agentfold_core.migrations.autogen import context_options
+from agentfold_core.migrations.capture import REPAIR_TRIGGERS
 from agentfold_core.migrations.commands import alembic_errors
 from agentfold_core.migrations.config import CONNECTION, build_config
 from agentfold_core.migrations.history import current_heads
 from agentfold_core.migrations.results import MigrationObserver
 from agentfold_core.migrations.session import migration_connection
 from agentfold_core.migrations.spec import EnvironmentSpec, Role, spec_for
+from agentfold_core.versioning.capture_check import missing_capture_triggers
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class DriftReport:
     role: Role
     heads: tuple[str, ...]
     differences: tuple[str, ...]
+    # Versioned tables lacking capture triggers (also named in ``differences``).
+    missing_capture: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -45,8 +50,15 @@ class DriftReport:
 
     @property
     def fix_command(self) -> str:
-        """The command that writes the missing revision."""
-        return f'agentfold db revision --db {self.role} --autogenerate -m "describe the change"'
+        """The command that writes the missing revision (or reinstalls the triggers)."""
+        revision = f'agentfold db revision --db {self.role} --autogenerate -m "describe the change"'
+        if not self.missing_capture:
+            return revision
+        # A trigger dropped by hand comes back with repair-triggers; a revision that
+        # creates or rebuilds a versioned table must call create_capture_triggers.
+        if len(self.differences) > len(self.missing_capture):
+            return f"{revision}; then {REPAIR_TRIGGERS}"
+        return REPAIR_TRIGGERS
 
 
 def _type(type_: Any, dialect: Dialect) -> str:
@@ -177,8 +189,13 @@ def _check_sync(connection: Connection, spec: EnvironmentSpec, metadata: MetaDat
     ]
     if connection.dialect.name == "sqlite":
         differences += sqlite_trigger_differences(connection, metadata)
+    capture = missing_capture_triggers(connection, metadata)
+    differences += [m.describe() for m in capture]
     return DriftReport(
-        role=spec.role, heads=current_heads(connection, spec), differences=tuple(differences)
+        role=spec.role,
+        heads=current_heads(connection, spec),
+        differences=tuple(differences),
+        missing_capture=tuple(m.table for m in capture),
     )
 
 

@@ -1,7 +1,8 @@
 """``verify_schema``: the read-only startup check of one database against this version.
 
-It reports revisions not applied (or unknown to this version), and tables and columns
-the models need that the database lacks, with the command that fixes it. In
+It reports revisions not applied (or unknown to this version), tables and columns
+the models need that the database lacks, and versioned tables without their
+version-control capture triggers, with the command that fixes it. In
 ``"warning"`` mode it logs and returns the report; in ``"strict"`` mode it raises
 ``SchemaNotReady``. Columns the database has beyond the models are fine: an
 expand-then-contract migration adds them before the code that uses them.
@@ -20,11 +21,13 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, MetaData, inspect, text
 
 from agentfold_core.db.engine import Database
+from agentfold_core.migrations.capture import REPAIR_TRIGGERS
 from agentfold_core.migrations.config import script_directory
 from agentfold_core.migrations.errors import SchemaNotReady
 from agentfold_core.migrations.history import current_heads
 from agentfold_core.migrations.session import database_errors, database_exists, sqlite_file
 from agentfold_core.migrations.spec import EnvironmentSpec, Role, spec_for
+from agentfold_core.versioning.capture_check import missing_capture_triggers
 
 VerifyMode = Literal["warning", "strict"]
 
@@ -44,6 +47,8 @@ class SchemaReport:
     missing_tables: tuple[str, ...]
     missing_columns: tuple[tuple[str, str], ...]
     location: str = ""
+    # Versioned tables lacking (or with disabled) capture triggers.
+    missing_capture: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -53,6 +58,7 @@ class SchemaReport:
             or self.unknown_revisions
             or self.missing_tables
             or self.missing_columns
+            or self.missing_capture
         )
 
     @property
@@ -64,7 +70,14 @@ class SchemaReport:
                 f"{', '.join(self.unknown_revisions)}, or with it run "
                 f"`agentfold db downgrade --db {self.role} {' '.join(self.heads) or 'base'}`"
             )
-        return f"agentfold db upgrade --db {self.role}"
+        upgrade = f"agentfold db upgrade --db {self.role}"
+        if not self.missing_capture:
+            return upgrade
+        # ``upgrade`` reinstalls no trigger of a revision already applied.
+        repair = f"{REPAIR_TRIGGERS} (then agentfold vc verify each project written since)"
+        if self.missing_revisions or self.missing_tables or self.missing_columns:
+            return f"{upgrade}, then {repair}"
+        return repair
 
     def problems(self) -> list[str]:
         """One line per problem, without the fix."""
@@ -84,6 +97,11 @@ class SchemaReport:
         if self.missing_columns:
             listed = ", ".join(f"{table}.{column}" for table, column in self.missing_columns)
             lines.append(f"missing columns: {listed}")
+        if self.missing_capture:
+            lines.append(
+                f"capture triggers missing on {', '.join(self.missing_capture)}: "
+                "version control does not see writes to them"
+            )
         return lines
 
 
@@ -132,6 +150,7 @@ def _inspect(connection: Connection, spec: EnvironmentSpec) -> SchemaReport:
         if name in tables
     }
     missing_tables, missing_columns = _missing_schema(tables, columns_of, metadata)
+    capture = missing_capture_triggers(connection, metadata)
     return SchemaReport(
         role=spec.role,
         exists=True,
@@ -141,6 +160,7 @@ def _inspect(connection: Connection, spec: EnvironmentSpec) -> SchemaReport:
         unknown_revisions=unknown,
         missing_tables=missing_tables,
         missing_columns=missing_columns,
+        missing_capture=tuple(m.table for m in capture),
     )
 
 
@@ -172,7 +192,8 @@ async def inspect_schema(database: Database) -> SchemaReport:
 
 
 async def verify_schema(database: Database, *, mode: VerifyMode = "warning") -> SchemaReport:
-    """Check, read-only, that ``database`` has every revision, table and column of this version.
+    """Check, read-only, that ``database`` has every revision, table, column and capture
+    trigger of this version.
 
     ``"warning"`` logs each problem and the fix; ``"strict"`` raises ``SchemaNotReady``.
     """

@@ -94,8 +94,12 @@ def image_hash(table: str, text: str) -> str:
 
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
-        # Stored times are UTC; a driver may hand them back naive (SQLite).
-        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+        # Stored times are UTC; a driver may hand them back naive (SQLite), or in the
+        # session's time zone (PostgreSQL's TimeZone setting, also in JSON output):
+        # an image names the instant in UTC, whatever the session.
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC).isoformat()
+        return value.astimezone(UTC).isoformat()
     raise TypeError(f"cannot encode {type(value).__name__} in a row image")
 
 
