@@ -137,9 +137,9 @@ async def test_repair_reinstalls_them_and_capture_works_again(empty: TestDatabas
     assert (await verify(empty.manage)(scopes=scope)).clean
 
 
-async def test_a_disabled_trigger_counts_as_missing(empty: TestDatabases) -> None:
-    if empty.backend != "postgresql":
-        pytest.skip("SQLite triggers cannot be disabled")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_disabled_trigger_counts_as_missing(backend: str, empty: TestDatabases) -> None:
+    """Only PostgreSQL triggers can be disabled."""
     await _at_head(empty)
     async with empty.manage.write() as conn:
         await conn.execute(text("ALTER TABLE tools DISABLE TRIGGER vc_capture_tools_update"))

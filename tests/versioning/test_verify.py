@@ -296,14 +296,14 @@ async def test_a_manifest_edited_by_hand_is_found_and_repaired(
     assert (newest.id, newest.message, newest.author) == (commit_id, "Fix the manifest", "ops")
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_hashes_do_not_depend_on_the_session_time_zone(
-    databases: TestDatabases, ids: Ids
+    backend: str, databases: TestDatabases, ids: Ids
 ) -> None:
     """PostgreSQL hands timestamps back in the session's ``TimeZone`` (typed and as
     JSON alike): an image names the instant in UTC, so a client in another time zone
-    neither records spurious changes nor sees every row as changed."""
-    if databases.backend != "postgresql":
-        pytest.skip("only PostgreSQL sessions have a time zone")
+    neither records spurious changes nor sees every row as changed (only PostgreSQL
+    sessions have a time zone)."""
     scope = await _project(databases, ids)
     elsewhere = create_database(
         f"{databases.manage_url}?options=-c%20timezone%3DAsia/Kolkata", "manage"
