@@ -87,6 +87,7 @@ TENANT = "bench"
 SMALL, LARGE = "vc-1k", "vc-10k"
 PROMPT = "You are a helpful support agent. Answer using the knowledge base. " * 4
 CHANGED = 10  # rows per change
+BYSTANDERS = 10  # other 1,000-row projects in the prototype database
 HISTORY = 30  # commits made before timing (read_main_25 needs 25)
 
 Measured = Callable[[], Awaitable[float]]  # one call; returns its elapsed µs
@@ -124,9 +125,9 @@ class Prototype:
         self.edits = count()
         self.branches = count()
 
-    def seed(self) -> None:
-        """The 1,000 rows and their first commit."""
-        t, p = self.T, self.P
+    def seed(self, project: str | None = None) -> None:
+        """The project's 1,000 rows and their first commit."""
+        t, p = self.T, project or self.P
         scope = {"tenant_id": t, "project_id": p, "branch": "main"}
         with self.engine.begin() as c:
             self.vcs.init_project(c, t, p)
@@ -437,6 +438,10 @@ async def bench_backend(
         await put(scopes=off.scope(SMALL), document=project_document(SMALL, 1000))
         await drop_capture(off.manage)
         proto.seed()
+        # Bystanders: both databases hold 11,000 config rows (agentfold's 10,000-row
+        # project; the prototype's bench_vcs.py seeds 20 projects the same way).
+        for k in range(1, 1 + BYSTANDERS):
+            proto.seed(f"p{k:02d}")
         # History to read back from, on both sides.
         for i in range(HISTORY):
             await af.commit("main", (i * CHANGED) % 100)
