@@ -35,7 +35,7 @@ the SQL statements each operation sends (counted once, outside the timing; BEGIN
 COMMIT included; agentfold's batched statements are sent in one round trip, counted
 one each).
 
-    uv run python bench/versioning.py [--rounds 5] [--iterations 3]
+    uv run python bench/versioning.py [--rounds 7] [--iterations 5]
         [--prototype ../shared/reference/versioning-prototype] [--postgres URL]
 """
 
@@ -746,8 +746,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (5)")
-    parser.add_argument("--iterations", type=int, default=3, help="calls per case and round (3)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (7)")
+    parser.add_argument("--iterations", type=int, default=5, help="calls per case and round (5)")
     parser.add_argument(
         "--prototype",
         type=Path,
