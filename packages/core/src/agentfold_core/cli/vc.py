@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from agentfold_core.cli.db import _formatter, _group_formatter, _print
+from agentfold_core.data_access.doors import reading
 from agentfold_core.db.engine import Database, create_database
 from agentfold_core.errors import AgentfoldError, NotFound, ValidationFailed
 from agentfold_core.migrations import MigrationError, repair_capture_triggers
 from agentfold_core.migrations.session import database_errors, database_exists
-from agentfold_core.pagination import MAX_LIMIT
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope
 from agentfold_core.settings import DatabaseSettings
 from agentfold_core.versioning.branches import (
@@ -29,9 +29,10 @@ from agentfold_core.versioning.branches import (
     list_branches,
     list_tags,
 )
-from agentfold_core.versioning.commit import Change
+from agentfold_core.versioning.commit import Branch, Change
 from agentfold_core.versioning.diff import Diff, RowDiff
 from agentfold_core.versioning.diff import diff as diff_refs
+from agentfold_core.versioning.history import resolve_ref
 from agentfold_core.versioning.merge import (
     MergeConflict,
     MergePreview,
@@ -42,7 +43,12 @@ from agentfold_core.versioning.merge import (
     reset,
     revert,
 )
-from agentfold_core.versioning.operations import BranchStatus, CommitInfo, log, status
+from agentfold_core.versioning.operations import (
+    BranchStatus,
+    CommitInfo,
+    _first_parents,  # the walk ``log`` does, from any commit
+    status,
+)
 from agentfold_core.versioning.rows import SEPARATOR
 from agentfold_core.versioning.verify import DEFAULT_MESSAGE, Mismatch, Repair, Verification
 from agentfold_core.versioning.verify import repair as repair_branch
@@ -272,15 +278,15 @@ def commit_line(commit: CommitInfo) -> str:
 
 
 async def _read_log(db: Database, scope: ProjectScope, limit: int) -> tuple[list[CommitInfo], int]:
-    # The library pages by at most MAX_LIMIT; the command reads as many pages as asked.
-    shown: list[CommitInfo] = []
-    page, size = 1, min(limit, MAX_LIMIT)
-    while True:
-        found = await log(db)(scopes=scope, page=page, limit=size)
-        shown += found.data
-        if len(shown) >= limit or page >= found.pagination.pages:
-            return shown[:limit], found.pagination.total
-        page += 1
+    # ``log`` reads a branch; the command takes any ref (a tag, a commit, ``main~2``), so
+    # it resolves the ref and walks the first parents from the commit it names.
+    async with reading(db, scope.at(DEFAULT_BRANCH), snapshot=True) as access:
+        tenant, project = scope.tenant_id, scope.project_id
+        resolved = await resolve_ref(access.conn, tenant, project, scope.ref)
+        chain = await _first_parents(
+            access.conn, Branch(tenant, project, scope.ref), resolved.commit_id
+        )
+    return chain[:limit], len(chain)
 
 
 def _log(args: argparse.Namespace) -> int:
