@@ -135,6 +135,55 @@ async def run_batch(conn: AsyncConnection, batch: Batch) -> None:
         raise await _wrapped(conn, work[0][0], None, error) from error
 
 
+async def run_many(
+    conn: AsyncConnection, work: Sequence[tuple[Prepared, Mapping[str, Any]]]
+) -> list[list[Any]]:
+    """Execute several statements in order and return each one's rows: on SQLite in one
+    thread hop. Each statement starts after the one before has finished (a lock taken
+    by one holds for the next)."""
+    sync = conn.sync_connection
+    if sync is None:
+        raise exc.InvalidRequestError("the connection is not started")
+    bound = [(p, p.parameters(v)) for p, v in work]
+    if _observed(sync):
+        results = []
+        for prepared, parameters in bound:
+            found = await conn.exec_driver_sql(prepared.sql, parameters)
+            results.append(list(found.all()) if prepared.columns else [])
+        return results
+    driver: Any = sync.connection.driver_connection
+    try:
+        if conn.dialect.name == "sqlite":
+            fetched: list[list[Any]] = await driver._execute(
+                _fetch_in_thread,
+                driver._conn,
+                bound,
+            )
+            return fetched
+        # On PostgreSQL one statement after the other: measured faster on a local server
+        # than pipeline mode, whose set-up costs more than the round trips it saves.
+        results = []
+        async with driver.cursor() as cursor:
+            for prepared, parameters in bound:
+                await cursor.execute(prepared.sql, parameters)
+                results.append(list(await cursor.fetchall()) if prepared.columns else [])
+        return results
+    except Exception as error:
+        raise await _wrapped(conn, bound[0][0], None, error) from error
+
+
+def _fetch_in_thread(connection: Any, work: Sequence[tuple[Prepared, Any]]) -> list[list[Any]]:
+    results = []
+    cursor = connection.cursor()
+    try:
+        for prepared, parameters in work:
+            cursor.execute(prepared.sql, parameters)
+            results.append(cursor.fetchall() if prepared.columns else [])
+    finally:
+        cursor.close()
+    return results
+
+
 def _run_in_thread(connection: Any, work: Sequence[tuple[Prepared, list[Any]]]) -> None:
     # Runs in aiosqlite's thread, on its sqlite3 connection: no hop per statement.
     cursor = connection.cursor()

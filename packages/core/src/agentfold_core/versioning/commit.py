@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agentfold_core.db.prepared import Prepared, prepare, run, run_batch
+from agentfold_core.db.prepared import Prepared, prepare, run, run_batch, run_many
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import ReadOnlyRef, field_error
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name
@@ -255,12 +255,19 @@ async def recorded(
         tables = sorted(str(t) for (t,) in found_tables)
     if not tables:
         return None
+    reads = [(_recorded(conn.dialect, t), branch.params()) for t in tables]
+    return _changes(conn.dialect, list(tables), await run_many(conn, reads))
+
+
+def _changes(dialect: Dialect, tables: list[str], results: Sequence[list[Any]]) -> Recorded | None:
+    if not tables:
+        return None
     by_name = versioned_by_name()
     moved: list[Change] = []
     found: dict[str, str] = {}
-    for table in tables:
-        prepared = _recorded(conn.dialect, table)
-        for raw in await run(conn, prepared, branch.params()):
+    for table, rows in zip(tables, results, strict=True):
+        prepared = _recorded(dialect, table)
+        for raw in rows:
             row_key, before, data = prepared.row(raw).values()
             after: str | None = None
             if data is not None:
@@ -398,8 +405,20 @@ async def commit_branch(
     tables: Sequence[str] | None = None,
 ) -> str | None:
     """Commit what changed on ``branch`` since its head; None when nothing did."""
-    parent = await lock_branch(conn, branch)
-    found = await recorded(conn, branch, tables)
+    if tables is None:
+        parent = await lock_branch(conn, branch)
+        found = await recorded(conn, branch)
+    else:
+        # The lock, then the recorded rows of each table, sent together: each statement
+        # starts once the one before (the lock) has finished.
+        s = _statements(conn.dialect)
+        reads = [(_recorded(conn.dialect, t), branch.params()) for t in tables]
+        locked, *rows = await run_many(conn, [(s["lock"], branch.params()), *reads])
+        parent = None
+        if locked:
+            head, generation, depth = locked[0]
+            parent = (str(head), int(generation), int(depth))
+        found = _changes(conn.dialect, list(tables), rows)
     if found is None:
         return None
     if parent is None and await _project_has_history(conn, branch):
