@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import delete, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.doors import Db, reading, writing
@@ -24,7 +24,7 @@ from agentfold_core.versioning.commit import Branch
 from agentfold_core.versioning.history import manifest_at, resolve_ref
 from agentfold_core.versioning.materialise import drop_branch_rows, materialise, write_manifest
 from agentfold_core.versioning.rows import versioned_tables
-from agentfold_core.versioning.tables import branches, dirty, heads, tags
+from agentfold_core.versioning.tables import branches, commits, dirty, heads, tags
 
 
 class BranchInfo(BaseModel):
@@ -33,6 +33,10 @@ class BranchInfo(BaseModel):
     name: str
     head: str
     created_at: datetime
+    # Commits reachable from this head and not from the default branch's, and the
+    # other way round (through both parents); 0 and 0 for the default branch itself.
+    ahead: int = 0
+    behind: int = 0
 
 
 class TagInfo(BaseModel):
@@ -140,10 +144,11 @@ def create_branch(manage: Db) -> Callable[..., Awaitable[BranchInfo]]:
 
 
 def list_branches(manage: Db) -> Callable[..., Awaitable[list[BranchInfo]]]:
-    """Curried: the project's branches by name."""
+    """Curried: the project's branches by name, each with its head and how many commits
+    it is ahead of and behind the default branch."""
 
     async def _list(*, scopes: ProjectScope) -> list[BranchInfo]:
-        async with reading(manage, scopes) as access:
+        async with reading(manage, scopes, snapshot=True) as access:
             rows = await access.conn.execute(
                 select(branches.c.branch, branches.c.head, branches.c.created_at)
                 .where(
@@ -153,9 +158,42 @@ def list_branches(manage: Db) -> Callable[..., Awaitable[list[BranchInfo]]]:
                 )
                 .order_by(branches.c.branch)
             )
-            return [BranchInfo(name=str(n), head=str(h), created_at=c) for n, h, c in rows.all()]
+            found = [BranchInfo(name=str(n), head=str(h), created_at=c) for n, h, c in rows.all()]
+            reach = await _reachable(access.conn, scopes, {b.head for b in found})
+        main = next((b.head for b in found if b.name == DEFAULT_BRANCH), None)
+        if main is None:
+            return found
+        for info in found:
+            info.ahead = len(reach[info.head] - reach[main])
+            info.behind = len(reach[main] - reach[info.head])
+        return found
 
     return _list
+
+
+async def _reachable(
+    conn: AsyncConnection, scopes: ProjectScope, starts: set[str]
+) -> dict[str, set[str]]:
+    """For each commit in ``starts``, the commits reachable from it (itself included)
+    through both parents: one recursive query from all of them at once."""
+    found: dict[str, set[str]] = {start: set() for start in starts}
+    if not starts:
+        return found
+    c = commits
+    in_project = (c.c.tenant_id == scopes.tenant_id, c.c.project_id == scopes.project_id)
+    walk = (
+        select(c.c.id.label("origin"), c.c.id, c.c.parent_id, c.c.merge_parent_id)
+        .where(*in_project, c.c.id.in_(sorted(starts)))
+        .cte("reach", recursive=True)
+    )
+    walk = walk.union(
+        select(walk.c.origin, c.c.id, c.c.parent_id, c.c.merge_parent_id)
+        .join(walk, or_(c.c.id == walk.c.parent_id, c.c.id == walk.c.merge_parent_id))
+        .where(*in_project)
+    )
+    for origin, commit_id in (await conn.execute(select(walk.c.origin, walk.c.id))).all():
+        found[str(origin)].add(str(commit_id))
+    return found
 
 
 def delete_branch(manage: Db, runtime: Db) -> Callable[..., Awaitable[bool]]:
