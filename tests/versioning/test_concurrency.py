@@ -34,20 +34,6 @@ from tests.support.databases import TestDatabases
 WRITES = 8
 
 
-def _lock_race(request: pytest.FixtureRequest, databases: TestDatabases) -> None:
-    """Known bug, on PostgreSQL only: ``commit.lock_branch`` locks the branch row with
-    ``SELECT ... FROM vc_branches JOIN vc_commits ON id = head ... FOR UPDATE OF
-    vc_branches``. A writer that waited for the lock re-checks the join against the
-    moved head (EvalPlanQual) with the old commit row, finds no row, and its commit is
-    refused as ``ReadOnlyRef: 'main' is not a branch``. Locking the branch row alone
-    first (then reading its head's generation and depth in a second statement, which
-    sees the committed head) fixes it; remove this marker with that fix."""
-    if databases.backend == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(reason="lock_branch FOR UPDATE over a join", strict=False)
-        )
-
-
 async def _project(databases: TestDatabases, ids: Ids) -> ProjectScope:
     await create_project(databases.manage, databases.runtime)(
         scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
@@ -123,7 +109,6 @@ async def _check_branch(
 async def test_two_writers_on_one_branch_lose_nothing(
     databases: TestDatabases, ids: Ids, request: pytest.FixtureRequest
 ) -> None:
-    _lock_race(request, databases)
     scope = await _project(databases, ids)
     start = await _history(databases, scope)
     assert len(start) == 1
@@ -141,7 +126,6 @@ async def test_two_writers_on_one_branch_lose_nothing(
 async def test_two_writers_on_two_branches_lose_nothing(
     databases: TestDatabases, ids: Ids, request: pytest.FixtureRequest
 ) -> None:
-    _lock_race(request, databases)
     main = await _project(databases, ids)
     await create_agent(databases.manage)(scopes=main, data={"id": "shared", "name": "S"})
     for name in ("left", "right"):
@@ -256,7 +240,6 @@ async def _run_writers(
 async def test_two_processes_on_one_branch_and_on_two_branches(
     databases: TestDatabases, ids: Ids, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    _lock_race(request, databases)
     main = await _project(databases, ids)
     await create_branch(databases.manage)(scopes=main, name="other")
     other = main.at("other")

@@ -176,7 +176,13 @@ def _recorded(dialect: Dialect, table_name: str) -> Prepared:
 @cache
 def _statements(dialect: Dialect) -> dict[str, Prepared]:
     module = postgresql if dialect.name == "postgresql" else sqlite
-    lock = (
+    # The branch row is locked on its own: a writer that waited for the lock then reads
+    # the head in a statement of its own, which sees the head the other one committed
+    # (a locking join would re-check the old commit row and find nothing).
+    lock = select(branches.c.head).where(_in_branch(branches))
+    if dialect.name == "postgresql":
+        lock = lock.with_for_update()
+    parent = (
         select(branches.c.head, commits.c.generation, commits.c.depth)
         .join(
             commits,
@@ -188,8 +194,6 @@ def _statements(dialect: Dialect) -> dict[str, Prepared]:
         )
         .where(_in_branch(branches))
     )
-    if dialect.name == "postgresql":
-        lock = lock.with_for_update(of=branches)
     upsert_head = module.insert(heads)
     touched = select(
         dirty.c.tenant_id, dirty.c.project_id, dirty.c.branch, dirty.c.table_name
@@ -197,6 +201,7 @@ def _statements(dialect: Dialect) -> dict[str, Prepared]:
     order = (dirty.c.tenant_id, dirty.c.project_id, dirty.c.branch, dirty.c.table_name)
     statements = {
         "lock": lock,
+        "parent": parent,
         "touched": touched.order_by(*order),
         "touched_in_tenant": touched.where(dirty.c.tenant_id == bindparam("k_tenant")).order_by(
             *order
@@ -292,7 +297,8 @@ async def uncommitted(conn: AsyncConnection, branch: Branch) -> list[Change]:
 async def lock_branch(conn: AsyncConnection, branch: Branch) -> tuple[str, int, int] | None:
     """``(head, generation, depth)`` of the branch, locked until the transaction ends
     (None: no such branch yet)."""
-    rows = await run(conn, _statements(conn.dialect)["lock"], branch.params())
+    s = _statements(conn.dialect)
+    _, rows = await run_many(conn, [(s["lock"], branch.params()), (s["parent"], branch.params())])
     if not rows:
         return None
     head, generation, depth = rows[0]
@@ -413,7 +419,9 @@ async def commit_branch(
         # starts once the one before (the lock) has finished.
         s = _statements(conn.dialect)
         reads = [(_recorded(conn.dialect, t), branch.params()) for t in tables]
-        locked, *rows = await run_many(conn, [(s["lock"], branch.params()), *reads])
+        _, locked, *rows = await run_many(
+            conn, [(s["lock"], branch.params()), (s["parent"], branch.params()), *reads]
+        )
         parent = None
         if locked:
             head, generation, depth = locked[0]
