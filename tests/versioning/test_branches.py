@@ -77,6 +77,10 @@ async def test_refs_resolve_to_commits(databases: TestDatabases, ids: Ids) -> No
         assert await commit_of("v1^") == history[3]
         assert await commit_of(history[2]) == history[2]
         assert await commit_of(history[2][:7]) == history[2]
+        from_tag = await log(databases.manage)(scopes=scope.at("v1"))
+        assert [c.id for c in from_tag.data] == history[2:]
+        with pytest.raises(NotFound):
+            await log(databases.manage)(scopes=scope.at("nope"))
         for missing in ("main~4", "nope", history[2][:6], "0000000"):
             with pytest.raises(NotFound) as caught:
                 await commit_of(missing)

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from agentfold_core.cli.db import _formatter, _group_formatter, _print
-from agentfold_core.data_access.doors import reading
 from agentfold_core.db.engine import Database, create_database
 from agentfold_core.errors import AgentfoldError, NotFound, ValidationFailed
 from agentfold_core.migrations import MigrationError, repair_capture_triggers
@@ -29,10 +28,9 @@ from agentfold_core.versioning.branches import (
     list_branches,
     list_tags,
 )
-from agentfold_core.versioning.commit import Branch, Change
+from agentfold_core.versioning.commit import Change
 from agentfold_core.versioning.diff import Diff, RowDiff
 from agentfold_core.versioning.diff import diff as diff_refs
-from agentfold_core.versioning.history import resolve_ref
 from agentfold_core.versioning.merge import (
     MergeConflict,
     MergePreview,
@@ -46,7 +44,7 @@ from agentfold_core.versioning.merge import (
 from agentfold_core.versioning.operations import (
     BranchStatus,
     CommitInfo,
-    _first_parents,  # the walk ``log`` does, from any commit
+    log,
     status,
 )
 from agentfold_core.versioning.rows import SEPARATOR
@@ -278,15 +276,8 @@ def commit_line(commit: CommitInfo) -> str:
 
 
 async def _read_log(db: Database, scope: ProjectScope, limit: int) -> tuple[list[CommitInfo], int]:
-    # ``log`` reads a branch; the command takes any ref (a tag, a commit, ``main~2``), so
-    # it resolves the ref and walks the first parents from the commit it names.
-    async with reading(db, scope.at(DEFAULT_BRANCH), snapshot=True) as access:
-        tenant, project = scope.tenant_id, scope.project_id
-        resolved = await resolve_ref(access.conn, tenant, project, scope.ref)
-        chain = await _first_parents(
-            access.conn, Branch(tenant, project, scope.ref), resolved.commit_id
-        )
-    return chain[:limit], len(chain)
+    page = await log(db)(scopes=scope, limit=limit)
+    return page.data, page.pagination.total
 
 
 def _log(args: argparse.Namespace) -> int:

@@ -77,7 +77,8 @@ def status(manage: Db) -> Callable[..., Awaitable[BranchStatus]]:
 
 
 def log(manage: Db) -> Callable[..., Awaitable[Page[CommitInfo]]]:
-    """Curried: one page of the branch's history, newest first.
+    """Curried: one page of history from ``scopes.ref`` (a branch, tag, commit,
+    ``main~2``), newest first.
 
     ``first_parent`` (the default) follows first parents from the head (a merge shows
     as one commit); otherwise every ancestor through both parents, newest first by
@@ -96,7 +97,10 @@ def log(manage: Db) -> Callable[..., Awaitable[Page[CommitInfo]]]:
         limit = max(1, min(limit, MAX_LIMIT))
         async with reading(manage, scopes, snapshot=True) as access:
             branch = _branch(scopes, access.target.branch)
-            head = await branch_head(access.conn, branch)
+            resolved = await _resolve(
+                access.conn, scopes.tenant_id, scopes.project_id, scopes.ref
+            )
+            head = resolved.commit_id
             walk = _first_parents if first_parent else _ancestors
             chain = await walk(access.conn, branch, head, table, row_key)
         shown = chain[(page - 1) * limit : page * limit]
