@@ -60,7 +60,7 @@ from advanced_alchemy.exceptions import NotFoundError
 from advanced_alchemy.filters import LimitOffset, OrderBy, StatementFilter
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import OffsetPagination, SQLAlchemyAsyncRepositoryService
-from sqlalchemy import FromClause, event, func, inspect, select
+from sqlalchemy import FromClause, func, inspect, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlmodel import col
@@ -79,6 +79,7 @@ from agentfold_core.db.types import utcnow
 from agentfold_core.migrations import upgrade
 from agentfold_core.pagination import Page, Pagination
 from agentfold_core.scopes import ProjectScope, TenantScope
+from counting import StatementCounter
 from scratch import postgres_scratch, sqlite_scratch
 
 TENANT, CATALOG, WRITES = "bench", "catalog", "writes"
@@ -370,29 +371,6 @@ def content(row: AgentRow) -> Values:
     return row.model_dump(exclude={"id", "created_at", "updated_at"})
 
 
-class StatementCounter:
-    """Counts the SQL statements an engine sends (BEGIN, COMMIT and ROLLBACK included)."""
-
-    def __init__(self, db: Database) -> None:
-        self.engine = db.engine.sync_engine
-        self.count = 0
-
-    def _statement(self, *_: object) -> None:
-        self.count += 1
-
-    @contextmanager
-    def counting(self) -> Iterator[None]:
-        """Count the statements sent inside the block."""
-        names = ("before_cursor_execute", "commit", "rollback")
-        for name in names:
-            event.listen(self.engine, name, self._statement)
-        try:
-            yield
-        finally:
-            for name in names:
-                event.remove(self.engine, name, self._statement)
-
-
 def fail(message: str) -> NoReturn:
     """Stop the run: a contender does not do what agentfold does."""
     raise SystemExit(f"check failed: {message}")
@@ -403,7 +381,7 @@ async def check(
 ) -> dict[str, dict[str, int]]:
     """Check every contender against what is stored; the statements each sends."""
     stored = Agentfold(db)
-    counter = StatementCounter(db)
+    counter = StatementCounter(db.engine.sync_engine)
     statements: dict[str, dict[str, int]] = {}
     expected_get = await stored.get(catalog, GET_ID)
     expected_page = summary(await stored.page(catalog, PAGE, LIMIT))

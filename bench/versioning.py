@@ -61,7 +61,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from agentfold_core.data_access.documents import get_full_project, put_full_project
@@ -78,6 +78,7 @@ from agentfold_core.versioning.materialise import drop_branch_rows
 from agentfold_core.versioning.merge import merge, revert
 from agentfold_core.versioning.rows import versioned_tables
 from agentfold_core.versioning.tables import branches
+from counting import StatementCounter
 from scratch import postgres_scratch, sqlite_scratch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -338,29 +339,6 @@ async def drop_capture(manage: Database) -> None:
 
 
 # --------------------------------------------------------------------------- counting
-
-
-class StatementCounter:
-    """Counts the SQL statements an engine sends (BEGIN, COMMIT and ROLLBACK included)."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self.count = 0
-
-    def _statement(self, *_: object) -> None:
-        self.count += 1
-
-    @contextmanager
-    def counting(self) -> Iterator[None]:
-        """Count the statements sent inside the block."""
-        names = ("before_cursor_execute", "commit", "rollback")
-        for name in names:
-            event.listen(self.engine, name, self._statement)
-        try:
-            yield
-        finally:
-            for name in names:
-                event.remove(self.engine, name, self._statement)
 
 
 # --------------------------------------------------------------------------- timing
