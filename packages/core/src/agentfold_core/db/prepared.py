@@ -13,9 +13,10 @@ is taken so that they see every statement.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
@@ -182,6 +183,80 @@ def _fetch_in_thread(connection: Any, work: Sequence[tuple[Prepared, Any]]) -> l
     finally:
         cursor.close()
     return results
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """A step of a ``Steps`` program: run these statements, send back their rows."""
+
+    work: Sequence[tuple[Prepared, Mapping[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A step of a ``Steps`` program: run these statements (each with many parameter
+    sets), nothing comes back."""
+
+    batch: Batch
+
+
+T = TypeVar("T")
+# A database conversation written once, without I/O: it yields what to run and is
+# sent the rows of each ``Fetch``; ``drive`` runs it on either backend.
+Steps = Generator[Fetch | Send, list[list[Any]] | None, T]
+
+
+async def drive(conn: AsyncConnection, steps: Steps[T]) -> T:
+    """Run a ``Steps`` program: on SQLite wholly in aiosqlite's thread (one hop for the
+    whole conversation), on PostgreSQL step by step."""
+    sync = conn.sync_connection
+    if sync is None:
+        raise exc.InvalidRequestError("the connection is not started")
+    if conn.dialect.name == "sqlite" and not _observed(sync):
+        driver: Any = sync.connection.driver_connection
+        try:
+            result: T = await driver._execute(_drive_in_thread, driver._conn, steps)
+        except sqlite3.Error as error:
+            raise exc.DBAPIError.instance(
+                None, None, error, sqlite3.Error, dialect=conn.dialect
+            ) from error
+        return result
+    answer: list[list[Any]] | None = None
+    while True:
+        try:
+            step = steps.send(answer)
+        except StopIteration as done:
+            value: T = done.value
+            return value
+        if isinstance(step, Fetch):
+            answer = await run_many(conn, step.work)
+        else:
+            await run_batch(conn, step.batch)
+            answer = None
+
+
+def _drive_in_thread(connection: Any, steps: Steps[T]) -> T:
+    cursor = connection.cursor()
+    answer: list[list[Any]] | None = None
+    try:
+        while True:
+            try:
+                step = steps.send(answer)
+            except StopIteration as done:
+                value: T = done.value
+                return value
+            if isinstance(step, Fetch):
+                answer = []
+                for prepared, values in step.work:
+                    cursor.execute(prepared.sql, prepared.parameters(values))
+                    answer.append(cursor.fetchall() if prepared.columns else [])
+            else:
+                for prepared, many in step.batch:
+                    if many:
+                        cursor.executemany(prepared.sql, [prepared.parameters(v) for v in many])
+                answer = None
+    finally:
+        cursor.close()
 
 
 def _run_in_thread(connection: Any, work: Sequence[tuple[Prepared, list[Any]]]) -> None:

@@ -42,7 +42,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agentfold_core.db.prepared import Prepared, prepare, run, run_batch, run_many
+from agentfold_core.db.prepared import (
+    Fetch,
+    Prepared,
+    Send,
+    Steps,
+    drive,
+    prepare,
+    run,
+    run_many,
+)
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import ReadOnlyRef, field_error
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name
@@ -202,6 +211,12 @@ def _statements(dialect: Dialect) -> dict[str, Prepared]:
     statements = {
         "lock": lock,
         "parent": parent,
+        "has_history": select(literal(1))
+        .where(
+            branches.c.tenant_id == bindparam("k_tenant"),
+            branches.c.project_id == bindparam("k_project"),
+        )
+        .limit(1),
         "touched": touched.order_by(*order),
         "touched_in_tenant": touched.where(dirty.c.tenant_id == bindparam("k_tenant")).order_by(
             *order
@@ -402,6 +417,59 @@ def commit_batch(
     return batch
 
 
+def _branch_steps(
+    dialect: Dialect,
+    branch: Branch,
+    *,
+    message: str,
+    author: str,
+    tables: Sequence[str] | None,
+) -> Steps[str | None]:
+    # Commit what changed on ``branch`` since its head (None when nothing did), as a
+    # conversation without I/O: the lock, then the parent and the recorded rows of each
+    # table (each statement starts once the one before, the lock, has finished), then
+    # one batch of writes.
+    s = _statements(dialect)
+    params = branch.params()
+    if tables is None:
+        listed = yield Fetch([(s["tables"], params)])
+        tables = sorted(str(t) for (t,) in (listed or [[]])[0])
+    reads = [(_recorded(dialect, t), params) for t in tables]
+    answer = yield Fetch([(s["lock"], params), (s["parent"], params), *reads])
+    _, locked, *rows = answer or []
+    parent = None
+    if locked:
+        head, generation, depth = locked[0]
+        parent = (str(head), int(generation), int(depth))
+    found = _changes(dialect, list(tables), rows)
+    if found is None:
+        return None
+    if parent is None:
+        history = yield Fetch([(s["has_history"], params)])
+        if history and history[0]:
+            # Only a new project's first commit makes a branch; anything else is a
+            # write to a name that is not a branch (a tag, a commit id, nothing).
+            text = f"{branch.name!r} is not a branch of project {branch.project_id!r}"
+            raise ReadOnlyRef(text, errors=[field_error("ref", text, "read_only_ref")])
+    if not found.moved and parent is not None:
+        yield Send([(s["clear"], [params])])
+        return None
+    commit_id = new_commit_id()
+    yield Send(
+        commit_batch(
+            dialect,
+            branch,
+            commit_id=commit_id,
+            parent=parent,
+            moved=found.moved,
+            found=found.images,
+            message=message,
+            author=author,
+        )
+    )
+    return commit_id
+
+
 async def commit_branch(
     conn: AsyncConnection,
     branch: Branch,
@@ -411,81 +479,42 @@ async def commit_branch(
     tables: Sequence[str] | None = None,
 ) -> str | None:
     """Commit what changed on ``branch`` since its head; None when nothing did."""
-    if tables is None:
-        parent = await lock_branch(conn, branch)
-        found = await recorded(conn, branch)
-    else:
-        # The lock, then the recorded rows of each table, sent together: each statement
-        # starts once the one before (the lock) has finished.
-        s = _statements(conn.dialect)
-        reads = [(_recorded(conn.dialect, t), branch.params()) for t in tables]
-        _, locked, *rows = await run_many(
-            conn, [(s["lock"], branch.params()), (s["parent"], branch.params()), *reads]
-        )
-        parent = None
-        if locked:
-            head, generation, depth = locked[0]
-            parent = (str(head), int(generation), int(depth))
-        found = _changes(conn.dialect, list(tables), rows)
-    if found is None:
-        return None
-    if parent is None and await _project_has_history(conn, branch):
-        # Only a new project's first commit makes a branch; anything else is a write to
-        # a name that is not a branch (a tag, a commit id, nothing).
-        message = f"{branch.name!r} is not a branch of project {branch.project_id!r}"
-        raise ReadOnlyRef(message, errors=[field_error("ref", message, "read_only_ref")])
-    if not found.moved and parent is not None:
-        await run_batch(conn, [(_statements(conn.dialect)["clear"], [branch.params()])])
-        return None
-    commit_id = new_commit_id()
-    batch = commit_batch(
-        conn.dialect,
-        branch,
-        commit_id=commit_id,
-        parent=parent,
-        moved=found.moved,
-        found=found.images,
-        message=message,
-        author=author,
-    )
-    await run_batch(conn, batch)
-    return commit_id
+    steps = _branch_steps(conn.dialect, branch, message=message, author=author, tables=tables)
+    return await drive(conn, steps)
 
 
-async def _project_has_history(conn: AsyncConnection, branch: Branch) -> bool:
-    stmt = select(literal(1)).where(branch.project(branches)).limit(1)
-    return (await conn.execute(stmt)).first() is not None
-
-
-async def touched_branches(conn: AsyncConnection, tenant_id: str | None) -> dict[Branch, list[str]]:
-    """The branches (of the tenant, when known) with recorded changes this transaction
-    can see (its own: every transaction commits or discards what it records), each
-    with the tables it wrote."""
-    s = _statements(conn.dialect)
+def _commit_steps(
+    dialect: Dialect, tenant_id: str | None, *, message: str, author: str
+) -> Steps[list[str]]:
+    s = _statements(dialect)
     if tenant_id is None:
-        rows = await run(conn, s["touched"], {})
+        answer = yield Fetch([(s["touched"], {})])
     else:
-        rows = await run(conn, s["touched_in_tenant"], {"k_tenant": tenant_id})
-    found: dict[Branch, list[str]] = {}
-    for tenant, project, name, table in rows:
-        found.setdefault(Branch(str(tenant), str(project), str(name)), []).append(str(table))
-    return found
+        answer = yield Fetch([(s["touched_in_tenant"], {"k_tenant": tenant_id})])
+    touched: dict[Branch, list[str]] = {}
+    for tenant, project, name, table in (answer or [[]])[0]:
+        touched.setdefault(Branch(str(tenant), str(project), str(name)), []).append(str(table))
+    made = []
+    for branch, tables in touched.items():
+        commit_id = yield from _branch_steps(
+            dialect, branch, message=message, author=author, tables=tables
+        )
+        if commit_id is not None:
+            made.append(commit_id)
+    return made
 
 
 async def commit_changes(
     conn: AsyncConnection, tenant_id: str | None, *, message: str | None, author: str | None
 ) -> list[str]:
     """Commit every branch this transaction changed (of its tenant, when the unit was
-    confined to one; every branch it wrote when it ran raw SQL only); the commit ids."""
-    made = []
-    for branch, tables in (await touched_branches(conn, tenant_id)).items():
-        commit_id = await commit_branch(
-            conn,
-            branch,
-            message=message or "Update configuration",
-            author=author or current_author(),
-            tables=tables,
-        )
-        if commit_id is not None:
-            made.append(commit_id)
-    return made
+    confined to one; every branch it wrote when it ran raw SQL only); the commit ids.
+
+    On SQLite the whole conversation runs in one thread hop."""
+    steps = _commit_steps(
+        conn.dialect,
+        tenant_id,
+        message=message or "Update configuration",
+        author=author or current_author(),
+    )
+    return await drive(conn, steps)
