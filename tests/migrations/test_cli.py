@@ -9,6 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from agentfold_core.cli import build_parser
+from agentfold_core.cli.output import migration_summary
+from agentfold_core.migrations.results import AppliedStep, MigrationResult
 from tests.migrations.conftest import Agentfold
 from tests.support.databases import TestDatabases
 
@@ -154,3 +156,12 @@ def test_errors_are_one_line_with_status_1(
     usage = run("db", "downgrade")
     assert usage.status == 2
     assert "the following arguments are required: revision" in usage.err
+
+
+def test_the_summary_says_when_an_upgrade_committed_on_branches() -> None:
+    step = AppliedStep(revision="0005", message="m", direction="upgrade", seconds=0.1)
+    plain = MigrationResult("manage", "upgrade", ("0004",), ("0005",), (step,), 0.2)
+    assert migration_summary(plain).startswith("manage: upgraded 0004 -> 0005 (1 revision in ")
+    assert "committed" not in migration_summary(plain)
+    two = MigrationResult("manage", "upgrade", ("0004",), ("0005",), (step,), 0.2, ("a", "b"))
+    assert migration_summary(two).endswith("; committed what it changed on 2 branches")

@@ -23,9 +23,10 @@ from agentfold_core.data_access.manage.agents import (
 from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.migrations import locate, upgrade
 from agentfold_core.scopes import ProjectScope, TenantScope
-from agentfold_core.versioning.branches import create_tag
+from agentfold_core.versioning.branches import create_branch, create_tag
 from agentfold_core.versioning.diff import diff
-from agentfold_core.versioning.operations import status
+from agentfold_core.versioning.operations import log, status
+from agentfold_core.versioning.verify import verify
 from tests.conftest import Ids
 from tests.migrations.conftest import empty
 from tests.support.databases import TestDatabases
@@ -125,3 +126,82 @@ async def test_an_added_column_keeps_old_commits_readable(
         )
     after_raw = await status(manage)(scopes=main)
     assert after_raw.clean, after_raw.changes
+
+
+_DATA_REVISION = '''\
+"""agents' prompts get a suffix"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # A data migration over every branch, materialised copies included.
+    op.execute(sa.text("UPDATE agents SET prompt = prompt || ' (v2)'"))
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+async def test_an_upgrade_commits_what_it_changed_and_old_refs_keep_their_rows(
+    scripts: Path, empty: TestDatabases, ids: Ids
+) -> None:
+    await upgrade(empty.manage)
+    await upgrade(empty.runtime)
+    manage = empty.manage
+    await create_project(manage, empty.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    main = ProjectScope(ids.tenant, ids.project)
+    await create_agent(manage)(scopes=main, data={"id": "triage", "name": "Triage", "prompt": "p1"})
+    await create_tag(manage)(scopes=main, name="v1")  # materialised now
+    await create_branch(manage)(scopes=main, name="draft")
+    draft = main.at("draft")
+    await create_agent(manage)(scopes=draft, data={"id": "billing", "name": "B", "prompt": "b1"})
+
+    (scripts / "manage" / "versions" / "0005_prompt_suffix.py").write_text(_DATA_REVISION)
+    result = await upgrade(manage)
+    assert result.to_revisions == ("0005",)
+    # One commit per user branch the migration changed; none for the tag's copy.
+    assert len(result.commits) == 2
+
+    for scope in (main, draft):
+        assert (await status(manage)(scopes=scope)).clean
+        assert (await verify(manage)(scopes=scope)).clean
+        [entry, *_] = (await log(manage)(scopes=scope)).data
+        assert entry.id in result.commits
+        assert entry.message == "Upgrade the schema to 0005"
+        assert entry.author == "agentfold"
+    now = await get_agent(manage)(scopes=main, agent_id="triage")
+    assert now is not None
+    assert now.prompt == "p1 (v2)"
+    # The tag reads its own moment again, not the migration's rewrite of its copy.
+    old = await get_agent(manage)(scopes=main.at("v1"), agent_id="triage")
+    assert old is not None
+    assert old.prompt == "p1"
+    changed = await diff(manage)(scopes=main, from_ref="v1", to_ref="main")
+    [row] = changed.rows
+    assert {c.column: (c.before, c.after) for c in row.columns}["prompt"] == ("p1", "p1 (v2)")
+
+
+async def test_an_upgrade_that_changes_nothing_makes_no_commit(
+    scripts: Path, empty: TestDatabases, ids: Ids
+) -> None:
+    await upgrade(empty.manage)
+    await upgrade(empty.runtime)
+    await create_project(empty.manage, empty.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    main = ProjectScope(ids.tenant, ids.project)
+    before = [c.id for c in (await log(empty.manage)(scopes=main)).data]
+    (scripts / "manage" / "versions" / "0005_agent_color.py").write_text(_REVISION)
+    result = await upgrade(empty.manage)
+    assert result.commits == ()
+    assert [c.id for c in (await log(empty.manage)(scopes=main)).data] == before

@@ -82,11 +82,16 @@ def migration_summary(result: MigrationResult) -> str:
         where = revisions_label(result.to_revisions)
         return f"{result.role}: already at {where}; nothing to do ({took})"
     verb = "upgraded" if result.direction == "upgrade" else "downgraded"
-    return (
+    line = (
         f"{result.role}: {verb} {revisions_label(result.from_revisions)} -> "
         f"{revisions_label(result.to_revisions)} "
         f"({_plural(len(result.steps), 'revision')} in {took})"
     )
+    if result.commits:
+        count = len(result.commits)
+        branches = "1 branch" if count == 1 else f"{count} branches"
+        line += f"; committed what it changed on {branches}"
+    return line
 
 
 def current_lines(state: CurrentState) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from time import perf_counter
 from typing import Any
 
@@ -14,6 +15,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.db.engine import Database, parse_database_url
 from agentfold_core.migrations.config import CONNECTION, DIALECT, ON_STEP, build_config
@@ -33,6 +35,8 @@ from agentfold_core.migrations.session import (
     migration_connection,
 )
 from agentfold_core.migrations.spec import EnvironmentSpec, spec_for
+
+SCHEMA_AUTHOR = "agentfold"
 
 
 @contextmanager
@@ -114,7 +118,27 @@ async def _migrate(
     async with migration_connection(
         database, spec, lambda message: watcher.waiting(spec.role, message)
     ) as connection:
-        return await connection.run_sync(_migrate_sync, spec, direction, target, watcher)
+        result = await connection.run_sync(_migrate_sync, spec, direction, target, watcher)
+        if spec.role == "manage" and direction == "upgrade" and result.steps:
+            result = await _rehash(connection, spec, result)
+        return result
+
+
+async def _rehash(
+    connection: AsyncConnection, spec: EnvironmentSpec, result: MigrationResult
+) -> MigrationResult:
+    # Only at head do the tables match the models the row images are hashed from; an
+    # upgrade to an older revision leaves the heads for the one that reaches head.
+    heads = ScriptDirectory.from_config(build_config(spec)).get_heads()
+    if set(heads) != set(result.to_revisions):
+        return result
+    from agentfold_core.versioning.verify import rehash_heads  # the models, loaded late
+
+    revision = ", ".join(result.to_revisions)
+    made = await rehash_heads(
+        connection, message=f"Upgrade the schema to {revision}", author=SCHEMA_AUTHOR
+    )
+    return replace(result, commits=tuple(made))
 
 
 async def upgrade(

@@ -51,6 +51,8 @@ class MigrationResult:
     to_revisions: tuple[str, ...]
     steps: tuple[AppliedStep, ...]
     seconds: float
+    # Manage upgrades: the commits that re-hashed branch heads after the schema change.
+    commits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.doors import Db, Unit, reading, transaction, writing
 from agentfold_core.errors import NotFound
 from agentfold_core.scopes import ProjectScope
-from agentfold_core.versioning.commit import Branch, commit_branch, lock_branch
+from agentfold_core.versioning.commit import Branch, commit_branch, commit_changes, lock_branch
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name, versioned_tables
 from agentfold_core.versioning.tables import KEY_PARTS, branches, dirty, heads
 
@@ -204,6 +204,46 @@ async def repair_branch(
         return None
     await record_mismatches(conn, where, found)
     return await commit_branch(conn, where, message=message, author=author)
+
+
+async def _drop_copy(conn: AsyncConnection, branch: Branch) -> None:
+    # Table by table, children first: a migration runs with SQLite's foreign keys (and
+    # so their cascades) off.
+    for versioned in reversed(versioned_tables()):
+        table = versioned.table
+        await conn.execute(
+            delete(table).where(
+                table.c.tenant_id == branch.tenant_id,
+                table.c[versioned.project_column] == branch.project_id,
+                table.c.branch == branch.name,
+            )
+        )
+    for bookkeeping in (heads, dirty, branches):
+        await conn.execute(delete(bookkeeping).where(branch.where(bookkeeping)))
+
+
+async def rehash_heads(conn: AsyncConnection, *, message: str, author: str) -> list[str]:
+    """After a schema change: bring every branch's head manifest back to its rows.
+
+    Materialised copies of tags and commits are dropped (they are caches the migration
+    may have rewritten; the next read rebuilds them from the stored images), then
+    every user branch is re-scanned and what the migration changed — row images that
+    now hash differently, rows a data migration wrote — is committed, one commit per
+    changed branch; the commit ids. Call it in the migration's write transaction."""
+    listed = await conn.execute(
+        select(
+            branches.c.tenant_id, branches.c.project_id, branches.c.branch, branches.c.internal
+        ).order_by(branches.c.tenant_id, branches.c.project_id, branches.c.branch)
+    )
+    for tenant_id, project_id, name, internal in listed.all():
+        branch = Branch(str(tenant_id), str(project_id), str(name))
+        if internal:
+            await _drop_copy(conn, branch)
+            continue
+        await lock_branch(conn, branch)
+        found = await verify_branch(conn, branch.tenant_id, branch.project_id, branch.name)
+        await record_mismatches(conn, branch, found)
+    return await commit_changes(conn, None, message=message, author=author)
 
 
 # --------------------------------------------------------------------------- public
