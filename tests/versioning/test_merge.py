@@ -273,6 +273,33 @@ async def test_a_merge_whose_cascade_drops_a_kept_row_is_rolled_back(
     assert sub is not None
 
 
+async def test_a_merge_that_would_orphan_a_row_names_it_and_changes_nothing(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    """Ours deletes an agent while theirs adds a sub-agent under it: the sub-agent the
+    merge would keep references an agent it drops."""
+    main = await _project(databases, ids)
+    await _create(databases, main, "a", name="A")
+    await _create(databases, main, "b", name="B")
+    await _feature(databases, main)
+    await create_sub_agent(databases.manage)(
+        scopes=AgentScope(ids.tenant, ids.project, "a", ref="feature"),
+        data={"id": "s", "name": "S"},
+    )
+    await delete_agent(databases.manage)(scopes=main, agent_id="a")
+    await _update(databases, main, "b", name="B-main")
+    head = await _head(databases, main)
+    with pytest.raises(ApplyFailed) as caught:
+        await merge(databases.manage)(scopes=main, from_ref="feature")
+    assert caught.value.rows == [("sub_agents", "a\x1fs")]
+    assert "sub_agents 'a/s'" in str(caught.value)
+    assert "reference rows it does not keep" in str(caught.value)
+    assert await _head(databases, main) == head
+    assert await get_agent(databases.manage)(scopes=main, agent_id="a") is None
+    assert (await _agent(databases, main, "b")).name == "B-main"
+    assert (await status(databases.manage)(scopes=main)).clean
+
+
 async def test_revert_keeps_later_changes(databases: TestDatabases, ids: Ids) -> None:
     main = await _project(databases, ids)
     await _create(databases, main, "a", name="A", prompt="p0")

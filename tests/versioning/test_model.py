@@ -24,7 +24,6 @@ from agentfold_core.data_access.manage.agents import (
     update_sub_agent,
 )
 from agentfold_core.data_access.project_lifecycle import create_project
-from agentfold_core.errors import InvalidReference
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
 from agentfold_core.versioning.apply import ApplyFailed
 from agentfold_core.versioning.branches import create_branch
@@ -263,12 +262,15 @@ async def test_merge_equals_the_model(databases: TestDatabases, ops: list[Op]) -
     resolutions: dict[Any, Any] = {(c.table, c.row_key): "theirs" for c in preview.conflicts}
     before = await status(databases.manage)(scopes=main)
     if orphans:
-        # A kept sub-agent whose agent the merge drops: rolled back whole. A cascade
-        # (theirs deletes the agent) is ApplyFailed naming the rows; a sub-agent theirs
-        # added under an agent ours deleted fails its foreign key on insert instead
-        # (InvalidReference, which does not name the row).
-        with pytest.raises((ApplyFailed, InvalidReference)):
+        # A kept sub-agent whose agent the merge drops: rolled back whole with
+        # ApplyFailed naming the rows, whether a cascade would drop the sub-agent
+        # (theirs deletes the agent) or its insert would be orphaned (theirs adds it
+        # under an agent ours deleted).
+        with pytest.raises(ApplyFailed) as caught:
             await merge(databases.manage)(scopes=main, from_ref="feature", resolutions=resolutions)
+        named = {row_key for table, row_key in caught.value.rows if table == "sub_agents"}
+        assert named <= {f"{agent}\x1f{sub}" for agent, sub in orphans}
+        assert named
         assert (await status(databases.manage)(scopes=main)).head == before.head
         assert await _read(databases, main) == states["main"]
         return

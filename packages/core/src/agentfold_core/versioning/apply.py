@@ -37,7 +37,12 @@ from agentfold_core.db.integrity import classify
 from agentfold_core.errors import Conflict
 from agentfold_core.versioning.commit import Branch, Key, recorded
 from agentfold_core.versioning.diff import Row, load_images
-from agentfold_core.versioning.rows import SEPARATOR, VersionedTable, versioned_tables
+from agentfold_core.versioning.rows import (
+    SEPARATOR,
+    VersionedTable,
+    versioned_by_name,
+    versioned_tables,
+)
 from agentfold_core.versioning.tables import branches, dirty, heads
 
 _CHUNK = 400
@@ -191,6 +196,7 @@ async def apply_manifest(
     decoded = dict(data or {})
     missing = [target[k] for k in keys if k in target and target[k] not in decoded]
     decoded.update(await load_images(conn, branch.tenant_id, branch.project_id, missing))
+    _refuse_orphans(branch, target, keys, decoded)
     try:
         await _write(conn, branch, target, current, keys, decoded)
     except IntegrityError as error:
@@ -198,6 +204,63 @@ async def apply_manifest(
         raise (found or error) from error
     await verify(conn, branch, target, keys)
     return keys
+
+
+def _named(rows: Sequence[Key]) -> str:
+    named = ", ".join(f"{t} {k.replace(SEPARATOR, '/')!r}" for t, k in rows[:_NAMED_AT_MOST])
+    more = f" and {len(rows) - _NAMED_AT_MOST} more" if len(rows) > _NAMED_AT_MOST else ""
+    return named + more
+
+
+def _parent_key(
+    child: Row, scope: Mapping[str, Any], parent: VersionedTable, pairs: Mapping[str, str]
+) -> str | None:
+    # ``pairs``: parent column -> child column of one foreign key. None when the key
+    # does not name a whole parent row, or a child column is null (nothing referenced).
+    parts = []
+    for column in parent.key_columns:
+        child_column = pairs.get(column)
+        if child_column is None:
+            return None
+        value = scope[child_column] if child_column in scope else child.get(child_column)
+        if value is None:
+            return None
+        parts.append(str(value))
+    return SEPARATOR.join(parts)
+
+
+def _refuse_orphans(
+    branch: Branch, target: Mapping[Key, str], keys: Sequence[Key], decoded: Mapping[str, Row]
+) -> None:
+    # A written row whose parent the result lacks would fail its foreign key with an
+    # error that names nothing (SQLite's says only "FOREIGN KEY constraint failed"):
+    # find such rows first and name them.
+    by_name = versioned_by_name()
+    scope = {"tenant_id": branch.tenant_id, "project_id": branch.project_id, "branch": branch.name}
+    orphans: list[Key] = []
+    for key in keys:
+        row_hash = target.get(key)
+        if row_hash is None:
+            continue
+        versioned = by_name[key[0]]
+        child = decoded[row_hash]
+        for constraint in versioned.table.foreign_key_constraints:
+            parent = by_name.get(constraint.referred_table.name)
+            if parent is None:
+                continue
+            pairs = {e.column.name: e.parent.name for e in constraint.elements}
+            parent_key = _parent_key(child, scope, parent, pairs)
+            if parent_key is not None and (parent.name, parent_key) not in target:
+                orphans.append(key)
+                break
+    if orphans:
+        raise ApplyFailed(
+            f"the result cannot be written to branch {branch.name!r}: {len(orphans)} rows "
+            f"would reference rows it does not keep: {_named(orphans)}",
+            orphans,
+            resource="branch",
+            key={"project_id": branch.project_id, "branch": branch.name},
+        )
 
 
 async def verify(
@@ -209,11 +272,9 @@ async def verify(
     now = await working_hashes(conn, branch, checked)
     wrong = [k for k in checked if now.get(k) != target.get(k)]
     if wrong:
-        named = ", ".join(f"{t} {k.replace(SEPARATOR, '/')!r}" for t, k in wrong[:_NAMED_AT_MOST])
-        more = f" and {len(wrong) - _NAMED_AT_MOST} more" if len(wrong) > _NAMED_AT_MOST else ""
         raise ApplyFailed(
             f"the result cannot be written to branch {branch.name!r}: {len(wrong)} rows would "
-            f"differ from it (a foreign-key cascade removed or changed them): {named}{more}",
+            f"differ from it (a foreign-key cascade removed or changed them): {_named(wrong)}",
             wrong,
             resource="branch",
             key={"project_id": branch.project_id, "branch": branch.name},
