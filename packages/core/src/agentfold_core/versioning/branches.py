@@ -191,26 +191,23 @@ def list_branches(manage: Db) -> Callable[..., Awaitable[list[BranchInfo]]]:
                 .order_by(branches.c.branch)
             )
             found = [BranchInfo(name=str(n), head=str(h), created_at=c) for n, h, c in rows.all()]
-            reach = await _reachable(access.conn, scopes, {b.head for b in found})
-        main = next((b.head for b in found if b.name == DEFAULT_BRANCH), None)
-        if main is None:
-            return found
+            main = next((b.head for b in found if b.name == DEFAULT_BRANCH), None)
+            if main is None:
+                return found
+            counts = await _ahead_behind(access.conn, scopes, {b.head for b in found}, main)
         for info in found:
-            info.ahead = len(reach[info.head] - reach[main])
-            info.behind = len(reach[main] - reach[info.head])
+            info.ahead, info.behind = counts[info.head]
         return found
 
     return _list
 
 
-async def _reachable(
-    conn: AsyncConnection, scopes: ProjectScope, starts: set[str]
-) -> dict[str, set[str]]:
-    """For each commit in ``starts``, the commits reachable from it (itself included)
-    through both parents: one recursive query from all of them at once."""
-    found: dict[str, set[str]] = {start: set() for start in starts}
-    if not starts:
-        return found
+async def _ahead_behind(
+    conn: AsyncConnection, scopes: ProjectScope, starts: set[str], main: str
+) -> dict[str, tuple[int, int]]:
+    """For each commit in ``starts`` (``main`` among them): how many commits reachable
+    from it are not reachable from ``main``, and the reverse. One recursive walk from
+    all of them at once, counted in the database: only the counts travel."""
     c = commits
     in_project = (c.c.tenant_id == scopes.tenant_id, c.c.project_id == scopes.project_id)
     walk = (
@@ -223,9 +220,19 @@ async def _reachable(
         .join(walk, or_(c.c.id == walk.c.parent_id, c.c.id == walk.c.merge_parent_id))
         .where(*in_project)
     )
-    for origin, commit_id in (await conn.execute(select(walk.c.origin, walk.c.id))).all():
-        found[str(origin)].add(str(commit_id))
-    return found
+    mine, mains = walk.alias("mine"), walk.alias("mains")
+    stmt = (
+        select(mine.c.origin, func.count(), func.count(mains.c.id))
+        .select_from(mine.outerjoin(mains, and_(mains.c.origin == main, mains.c.id == mine.c.id)))
+        .group_by(mine.c.origin)
+    )
+    sizes = {str(o): (int(total), int(shared)) for o, total, shared in await conn.execute(stmt)}
+    main_size = sizes.get(main, (0, 0))[0]
+    counts: dict[str, tuple[int, int]] = {}
+    for start in starts:
+        total, shared = sizes.get(start, (0, 0))
+        counts[start] = (total - shared, main_size - shared)
+    return counts
 
 
 def delete_branch(manage: Db, runtime: Db) -> Callable[..., Awaitable[bool]]:
