@@ -73,16 +73,21 @@ def scripts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return copy
 
 
+async def _project_at_head(empty: TestDatabases, ids: Ids) -> ProjectScope:
+    """Both databases at head (the checkout's), with a new project; its main branch."""
+    await upgrade(empty.manage)
+    await upgrade(empty.runtime)
+    await create_project(empty.manage, empty.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    return ProjectScope(ids.tenant, ids.project)
+
+
 async def test_an_added_column_keeps_old_commits_readable(
     scripts: Path, empty: TestDatabases, ids: Ids
 ) -> None:
-    await upgrade(empty.manage)
-    await upgrade(empty.runtime)
     manage = empty.manage
-    await create_project(manage, empty.runtime)(
-        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
-    )
-    main = ProjectScope(ids.tenant, ids.project)
+    main = await _project_at_head(empty, ids)
     await create_agent(manage)(scopes=main, data={"id": "triage", "name": "Triage", "prompt": "p1"})
     await create_tag(manage)(scopes=main, name="v1")
     await update_agent(manage)(scopes=main, agent_id="triage", data={"prompt": "p2"})
@@ -153,13 +158,8 @@ def downgrade() -> None:
 async def test_an_upgrade_commits_what_it_changed_and_old_refs_keep_their_rows(
     scripts: Path, empty: TestDatabases, ids: Ids
 ) -> None:
-    await upgrade(empty.manage)
-    await upgrade(empty.runtime)
     manage = empty.manage
-    await create_project(manage, empty.runtime)(
-        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
-    )
-    main = ProjectScope(ids.tenant, ids.project)
+    main = await _project_at_head(empty, ids)
     await create_agent(manage)(scopes=main, data={"id": "triage", "name": "Triage", "prompt": "p1"})
     await create_tag(manage)(scopes=main, name="v1")  # materialised now
     await create_branch(manage)(scopes=main, name="draft")
@@ -194,12 +194,7 @@ async def test_an_upgrade_commits_what_it_changed_and_old_refs_keep_their_rows(
 async def test_an_upgrade_that_changes_nothing_makes_no_commit(
     scripts: Path, empty: TestDatabases, ids: Ids
 ) -> None:
-    await upgrade(empty.manage)
-    await upgrade(empty.runtime)
-    await create_project(empty.manage, empty.runtime)(
-        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
-    )
-    main = ProjectScope(ids.tenant, ids.project)
+    main = await _project_at_head(empty, ids)
     before = [c.id for c in (await log(empty.manage)(scopes=main)).data]
     (scripts / "manage" / "versions" / "0005_agent_color.py").write_text(_REVISION)
     result = await upgrade(empty.manage)

@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     String,
-    and_,
     bindparam,
     delete,
     insert,
@@ -66,12 +65,7 @@ class UncommittedChanges(Conflict):
 
 
 def _in_branch(versioned: VersionedTable, branch: Branch) -> ColumnElement[bool]:
-    table = versioned.table
-    return and_(
-        table.c.tenant_id == branch.tenant_id,
-        table.c[versioned.project_column] == branch.project_id,
-        table.c.branch == branch.name,
-    )
+    return versioned.in_branch(branch.tenant_id, branch.project_id, branch.name)
 
 
 def _scope_values(versioned: VersionedTable, branch: Branch) -> dict[str, Any]:
@@ -236,7 +230,6 @@ def _refuse_orphans(
     # error that names nothing (SQLite's says only "FOREIGN KEY constraint failed"):
     # find such rows first and name them.
     by_name = versioned_by_name()
-    scope = {"tenant_id": branch.tenant_id, "project_id": branch.project_id, "branch": branch.name}
     orphans: list[Key] = []
     for key in keys:
         row_hash = target.get(key)
@@ -244,6 +237,7 @@ def _refuse_orphans(
             continue
         versioned = by_name[key[0]]
         child = decoded[row_hash]
+        scope = _scope_values(versioned, branch)
         for constraint in versioned.table.foreign_key_constraints:
             parent = by_name.get(constraint.referred_table.name)
             if parent is None:

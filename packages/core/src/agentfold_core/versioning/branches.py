@@ -87,9 +87,9 @@ def _copy_statements(dialect: Dialect) -> tuple[Prepared, ...]:
         rows = select(
             *(bindparam("k_target").label(c) if c == "branch" else table.c[c] for c in columns)
         ).where(
-            table.c.tenant_id == bindparam("k_tenant"),
-            table.c[versioned.project_column] == bindparam("k_project"),
-            table.c.branch == bindparam("k_source"),
+            versioned.in_branch(
+                bindparam("k_tenant"), bindparam("k_project"), bindparam("k_source")
+            )
         )
         statements.append(insert(table).from_select(columns, rows))
     in_source = and_(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.db.types import utcnow
@@ -122,16 +122,19 @@ async def _evict(conn: AsyncConnection, tenant_id: str, project_id: str) -> None
         await drop_branch_rows(conn, Branch(tenant_id, project_id, str(name)))
 
 
-async def drop_branch_rows(conn: AsyncConnection, branch: Branch) -> None:
-    """Delete a branch's rows (through the project row's cascades), its branch row and
-    head manifest, and what the deletion recorded."""
-    projects = versioned_by_name()["projects"].table
-    await conn.execute(
-        delete(projects).where(
-            projects.c.tenant_id == branch.tenant_id,
-            projects.c.id == branch.project_id,
-            projects.c.branch == branch.name,
-        )
-    )
-    await conn.execute(delete(branches).where(branch.where(branches)))
-    await conn.execute(delete(dirty).where(branch.where(dirty)))
+async def drop_branch_rows(conn: AsyncConnection, branch: Branch, *, cascades: bool = True) -> None:
+    """Delete a branch's rows, its branch row and head manifest, and what the deletion
+    recorded: through the project row's cascades, or, with ``cascades=False`` (inside a
+    migration, where SQLite's foreign keys are off), table by table, children first."""
+    bookkeeping: tuple[Table, ...]
+    if cascades:
+        doomed = [versioned_by_name()["projects"]]
+        bookkeeping = (branches, dirty)  # the head manifest goes with the branch row
+    else:
+        doomed = list(reversed(versioned_tables()))
+        bookkeeping = (heads, dirty, branches)
+    for versioned in doomed:
+        in_branch = versioned.in_branch(branch.tenant_id, branch.project_id, branch.name)
+        await conn.execute(delete(versioned.table).where(in_branch))
+    for table in bookkeeping:
+        await conn.execute(delete(table).where(branch.where(table)))

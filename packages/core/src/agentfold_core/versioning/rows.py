@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Table
+from sqlalchemy import JSON, Boolean, ColumnElement, DateTime, Table, and_
 
 from agentfold_core.db.base import INTERNAL, manage_metadata
 from agentfold_core.db.types import UTCDateTime
@@ -44,6 +44,15 @@ class VersionedTable:
     def name(self) -> str:
         """The table name."""
         return self.table.name
+
+    def in_branch(self, tenant_id: Any, project_id: Any, branch: Any) -> ColumnElement[bool]:
+        """The rows of one project's branch (values or bound parameters)."""
+        table = self.table
+        return and_(
+            table.c.tenant_id == tenant_id,
+            table.c[self.project_column] == project_id,
+            table.c.branch == branch,
+        )
 
     def row_key(self, row: Mapping[Any, Any]) -> str:
         """The row key of a row (a mapping with at least the key columns)."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, delete, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,6 +29,7 @@ from agentfold_core.data_access.doors import Db, Unit, reading, transaction, wri
 from agentfold_core.errors import NotFound
 from agentfold_core.scopes import ProjectScope
 from agentfold_core.versioning.commit import Branch, commit_branch, commit_changes, lock_branch
+from agentfold_core.versioning.materialise import drop_branch_rows
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name, versioned_tables
 from agentfold_core.versioning.tables import KEY_PARTS, branches, dirty, heads
 
@@ -101,11 +102,8 @@ class Repair(BaseModel):
 
 
 def _working_rows(versioned: VersionedTable, branch: Branch) -> Select[Any]:
-    table = versioned.table
-    return select(table).where(
-        table.c.tenant_id == branch.tenant_id,
-        table.c[versioned.project_column] == branch.project_id,
-        table.c.branch == branch.name,
+    return select(versioned.table).where(
+        versioned.in_branch(branch.tenant_id, branch.project_id, branch.name)
     )
 
 
@@ -198,28 +196,18 @@ async def repair_branch(
     (None when nothing mismatched). Call it inside a write transaction; the branch is
     locked first, so no other commit on it interleaves."""
     where = Branch(tenant_id, project_id, branch)
-    await lock_branch(conn, where)
-    found = await verify_branch(conn, tenant_id, project_id, branch)
-    if not found:
+    if not await _lock_and_record(conn, where):
         return None
-    await record_mismatches(conn, where, found)
     return await commit_branch(conn, where, message=message, author=author)
 
 
-async def _drop_copy(conn: AsyncConnection, branch: Branch) -> None:
-    # Table by table, children first: a migration runs with SQLite's foreign keys (and
-    # so their cascades) off.
-    for versioned in reversed(versioned_tables()):
-        table = versioned.table
-        await conn.execute(
-            delete(table).where(
-                table.c.tenant_id == branch.tenant_id,
-                table.c[versioned.project_column] == branch.project_id,
-                table.c.branch == branch.name,
-            )
-        )
-    for bookkeeping in (heads, dirty, branches):
-        await conn.execute(delete(bookkeeping).where(branch.where(bookkeeping)))
+async def _lock_and_record(conn: AsyncConnection, branch: Branch) -> list[Mismatch]:
+    # Lock the branch (no commit on it interleaves), re-scan it and record every
+    # mismatching key for the commit that follows; the mismatches.
+    await lock_branch(conn, branch)
+    found = await verify_branch(conn, branch.tenant_id, branch.project_id, branch.name)
+    await record_mismatches(conn, branch, found)
+    return found
 
 
 async def rehash_heads(conn: AsyncConnection, *, message: str, author: str) -> list[str]:
@@ -238,11 +226,9 @@ async def rehash_heads(conn: AsyncConnection, *, message: str, author: str) -> l
     for tenant_id, project_id, name, internal in listed.all():
         branch = Branch(str(tenant_id), str(project_id), str(name))
         if internal:
-            await _drop_copy(conn, branch)
+            await drop_branch_rows(conn, branch, cascades=False)
             continue
-        await lock_branch(conn, branch)
-        found = await verify_branch(conn, branch.tenant_id, branch.project_id, branch.name)
-        await record_mismatches(conn, branch, found)
+        await _lock_and_record(conn, branch)
     return await commit_changes(conn, None, message=message, author=author)
 
 
@@ -326,9 +312,7 @@ async def _record(unit: Unit, scopes: ProjectScope, *, message: str, author: str
     async with writing(unit, scopes, author=author, message=message) as access:
         branch = Branch(scopes.tenant_id, scopes.project_id, access.target.branch)
         await _known(access.conn, branch)
-        await lock_branch(access.conn, branch)
-        found = await verify_branch(access.conn, branch.tenant_id, branch.project_id, branch.name)
-        await record_mismatches(access.conn, branch, found)
+        found = await _lock_and_record(access.conn, branch)
     return Repair(
         tenant_id=branch.tenant_id,
         project_id=branch.project_id,
