@@ -59,7 +59,7 @@ async def test_ready_reports_an_unreachable_database(tmp_path: Path) -> None:
     )
     app = create_app(settings)
     async with AsyncTestClient(app=app) as client:
-        await app.state.databases.runtime.dispose()
+        await app.state.service.runtime.dispose()
         (tmp_path / "runtime.db").unlink()
         (tmp_path / "runtime.db").mkdir()  # a directory where the file was: unopenable
         ready = await client.get("/health/ready")

@@ -1,22 +1,34 @@
-"""The Litestar application: databases on the app state, health routes."""
+"""The Litestar application: both databases, the operator credential, every route."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from litestar import Litestar, get
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
+from litestar.middleware import DefineMiddleware
 from litestar.response import Response
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
-from agentfold_api import __version__
+from agentfold_api.auth import BearerAuthentication
+from agentfold_api.docs import docs_handlers, openapi_config
+from agentfold_api.operator_token import operator_setup
+from agentfold_api.problems import EXCEPTION_HANDLERS
+from agentfold_api.routes.entities import entity_handlers
+from agentfold_api.routes.projects import project_handlers
+from agentfold_api.routes.tenants import tenant_handlers
+from agentfold_api.routes.versioning import versioning_handlers
+from agentfold_api.settings import ApiSettings
+from agentfold_api.state import ServiceState, app_state
 from agentfold_core.data_access.health import ping
 from agentfold_core.db.engine import Database, databases_from_settings
 from agentfold_core.migrations import upgrade, verify_schema
 from agentfold_core.settings import DatabaseSettings
+
+log = logging.getLogger("agentfold.api")
+_PUBLIC = {"exclude_from_auth": True}
 
 
 async def prepare_schema(database: Database) -> None:
@@ -27,27 +39,32 @@ async def prepare_schema(database: Database) -> None:
         await verify_schema(database, mode="strict")
 
 
-@dataclass(frozen=True)
-class Databases:
-    """The manage and runtime databases the app serves."""
-
-    manage: Database
-    runtime: Database
-
-
-@get("/health/live", operation_id="health_live", tags=["health"], sync_to_thread=False)
+@get(
+    "/health/live",
+    operation_id="health_live",
+    tags=["health"],
+    sync_to_thread=False,
+    opt=_PUBLIC,
+    summary="The process is up",
+)
 def live() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@get("/health/ready", operation_id="health_ready", tags=["health"])
+@get(
+    "/health/ready",
+    operation_id="health_ready",
+    tags=["health"],
+    opt=_PUBLIC,
+    summary="Both databases answer",
+)
 async def ready(state: State) -> Response[dict[str, str]]:
     """Both databases answer."""
-    dbs: Databases = state.databases
+    service: ServiceState = state.service
     checks = {
-        "manage": "ok" if await ping(dbs.manage) else "unreachable",
-        "runtime": "ok" if await ping(dbs.runtime) else "unreachable",
+        "manage": "ok" if await ping(service.manage) else "unreachable",
+        "runtime": "ok" if await ping(service.runtime) else "unreachable",
     }
     healthy = all(v == "ok" for v in checks.values())
     status = "ok" if healthy else "unavailable"
@@ -56,9 +73,12 @@ async def ready(state: State) -> Response[dict[str, str]]:
     )
 
 
-def create_app(settings: DatabaseSettings | None = None) -> Litestar:
+def create_app(
+    settings: DatabaseSettings | None = None, api: ApiSettings | None = None
+) -> Litestar:
     """Build the application for the configured databases."""
     settings = settings or DatabaseSettings()
+    api = api or ApiSettings()
 
     @asynccontextmanager
     async def databases(app: Litestar) -> AsyncIterator[None]:
@@ -66,14 +86,32 @@ def create_app(settings: DatabaseSettings | None = None) -> Litestar:
         try:
             await prepare_schema(manage)
             await prepare_schema(runtime)
-            app.state.databases = Databases(manage=manage, runtime=runtime)
+            setup = operator_setup(api, manage)
+            log.warning(setup.announcement)
+            app.state.service = ServiceState(
+                manage=manage, runtime=runtime, operator=setup.token, settings=api
+            )
             yield
         finally:
             await manage.dispose()
             await runtime.dispose()
 
     return Litestar(
-        route_handlers=[live, ready],
+        route_handlers=[
+            live,
+            ready,
+            *docs_handlers(),
+            *tenant_handlers(),
+            *project_handlers(),
+            *versioning_handlers(),
+            *entity_handlers(),
+        ],
         lifespan=[databases],
-        openapi_config=OpenAPIConfig(title="agentfold", version=__version__, path="/docs"),
+        middleware=[DefineMiddleware(BearerAuthentication, exclude=["^/docs", "^/openapi.json$"])],
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        openapi_config=openapi_config(),
+        request_max_body_size=api.max_body_bytes,
     )
+
+
+__all__ = ["app_state", "create_app", "prepare_schema"]

@@ -13,8 +13,9 @@ own unit of work) or an open ``Unit`` (calls share its connection and transactio
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -28,6 +29,18 @@ from agentfold_core.versioning.commit import commit_changes
 
 Hook = Callable[["Unit"], Awaitable[None]]
 _DESCRIBED_AT_MOST = 20
+_message: ContextVar[str | None] = ContextVar("agentfold_commit_message", default=None)
+
+
+@contextmanager
+def commit_message(message: str | None) -> Iterator[None]:
+    """Commits made inside the block carry ``message`` (unless a unit names its own),
+    for callers of functions that open their own units (an API request's message)."""
+    token = _message.set(message)
+    try:
+        yield
+    finally:
+        _message.reset(token)
 
 
 class DoorListener(Protocol):
@@ -155,9 +168,12 @@ class Unit:
             self._described.append(message)
 
     def commit_message(self) -> str | None:
-        """The unit's own message, else what its calls did."""
+        """The unit's own message, else the block's (``commit_message``), else what
+        its calls did."""
         if self.message is not None:
             return self.message
+        if (given := _message.get()) is not None:
+            return given
         if len(self._described) > _DESCRIBED_AT_MOST:
             shown = "; ".join(self._described[:_DESCRIBED_AT_MOST])
             return f"{shown}; and {len(self._described) - _DESCRIBED_AT_MOST} more"
@@ -274,8 +290,9 @@ async def transaction(
 
 
 @asynccontextmanager
-async def session(db: Database) -> AsyncIterator[Unit]:
+async def session(db: Database, *, snapshot: bool = False) -> AsyncIterator[Unit]:
     """A reading unit of work for several calls on one held connection (for example
-    one API request): no pool checkout per call."""
-    async with db.read() as conn:
+    one API request): no pool checkout per call. With ``snapshot`` every call sees one
+    state (a ref's head and the rows read at it agree); such a unit cannot write."""
+    async with db.read(snapshot=snapshot) as conn:
         yield Unit(db, conn, writes=False)

@@ -99,6 +99,14 @@ class Database:
         ):
             object.__setattr__(self, name, self.engine.execution_options(**{option: True}))
 
+    @property
+    def file(self) -> Path | None:
+        """The SQLite database file (``None`` on PostgreSQL or in memory)."""
+        name = self.engine.url.database
+        if self.backend != "sqlite" or not name or name == ":memory:":
+            return None
+        return Path(name).resolve()
+
     @asynccontextmanager
     async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for reads.

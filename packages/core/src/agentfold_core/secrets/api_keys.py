@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 
 KEY_PREFIX = "af_"
@@ -62,6 +63,37 @@ def verify_secret(secret: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+class VerifiedSecrets:
+    """Secrets this process has verified against a stored hash, so a key used on every
+    request pays scrypt once, not per request.
+
+    Entries hold an HMAC of the secret under a random per-process pepper (never the
+    secret), keyed by the stored hash: a new hash (a re-issued key) is a miss. Bounded
+    (least recently used out) so a flood of keys cannot grow memory.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._pepper = secrets.token_bytes(32)
+        self._known: OrderedDict[str, bytes] = OrderedDict()
+
+    def _mac(self, secret: str) -> bytes:
+        return hmac.new(self._pepper, secret.encode(), hashlib.sha256).digest()
+
+    def verify(self, secret: str, stored: str) -> bool:
+        """Whether ``secret`` matches ``stored`` (scrypt on the first sight only)."""
+        known = self._known.get(stored)
+        if known is not None:
+            self._known.move_to_end(stored)
+            return hmac.compare_digest(known, self._mac(secret))
+        if not verify_secret(secret, stored):
+            return False
+        self._known[stored] = self._mac(secret)
+        if len(self._known) > self._capacity:
+            self._known.popitem(last=False)
+        return True
 
 
 def _b64(raw: bytes) -> str:

@@ -191,6 +191,27 @@ async def _ancestors(
     return [CommitInfo.model_validate(dict(r)) for r in (await conn.execute(stmt)).mappings()]
 
 
+class RefTarget(BaseModel):
+    """The commit a ref names now, and the branch when the ref is one."""
+
+    commit: str
+    branch: str | None = None
+
+
+def find_ref(manage: Db) -> Callable[..., Awaitable[RefTarget]]:
+    """Curried: the commit ``scopes.ref`` names now and, when it is a branch, that
+    branch's name (``None`` for a tag, a commit id or prefix, ``main~2``). ``NotFound``
+    naming the ref when there is none."""
+
+    async def _find_ref(*, scopes: ProjectScope) -> RefTarget:
+        # Entered at the default branch: the ref is resolved here, never materialised.
+        async with reading(manage, scopes.at(DEFAULT_BRANCH), snapshot=True) as access:
+            found = await _resolve(access.conn, scopes.tenant_id, scopes.project_id, scopes.ref)
+        return RefTarget(commit=found.commit_id, branch=found.branch)
+
+    return _find_ref
+
+
 def resolve_ref(manage: Db) -> Callable[..., Awaitable[ResolvedRef]]:
     """Curried: what ``scopes.ref`` names, as runtime rows record it: ``branch`` is the
     branch's name when the ref is a branch, else the ref as given (a tag, a commit id or
@@ -198,9 +219,7 @@ def resolve_ref(manage: Db) -> Callable[..., Awaitable[ResolvedRef]]:
     naming the ref when there is none."""
 
     async def _resolve_ref(*, scopes: ProjectScope) -> ResolvedRef:
-        # Entered at the default branch: the ref is resolved here, never materialised.
-        async with reading(manage, scopes.at(DEFAULT_BRANCH), snapshot=True) as access:
-            found = await _resolve(access.conn, scopes.tenant_id, scopes.project_id, scopes.ref)
-        return ResolvedRef(branch=found.branch or scopes.ref, commit=found.commit_id)
+        found = await find_ref(manage)(scopes=scopes)
+        return ResolvedRef(branch=found.branch or scopes.ref, commit=found.commit)
 
     return _resolve_ref

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -24,7 +25,7 @@ from agentfold_core.db.types import utcnow
 from agentfold_core.errors import NotFound, ValidationFailed
 from agentfold_core.pagination import DEFAULT_LIMIT, Page
 from agentfold_core.scopes import TenantScope
-from agentfold_core.secrets.api_keys import generate_key, parse_key, verify_secret
+from agentfold_core.secrets.api_keys import VerifiedSecrets, generate_key, parse_key
 from agentfold_core.validation import Data
 
 API_KEYS: Entity[ApiKeyRow] = Entity(ApiKey, label="api_key", plural="api_keys", path="api-keys")
@@ -35,6 +36,10 @@ PUBLIC_COLUMNS = tuple(c for c in API_KEYS.traits.columns if c not in API_KEYS.t
 
 _BINDING_COLUMNS = ("project_id", "agent_id")
 _ARTICLE = {"admin": "an", "editor": "an"}
+# ``last_used_at`` moves at most this often: a key used on every request does not
+# cost a write per request.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+_VERIFIED = VerifiedSecrets()
 
 
 def public(row: ApiKeyRow | Mapping[Any, Any]) -> ApiKeyPublic:
@@ -177,8 +182,10 @@ def update_api_key(runtime: Db) -> Callable[..., Awaitable[ApiKeyPublic | None]]
 def verify_api_key(runtime: Db) -> Callable[..., Awaitable[ApiKeyPublic | None]]:
     """Curried: the key's row if the plaintext is valid, unexpired and unrevoked.
 
-    Records the time of use. Unknown, malformed, wrong, expired and revoked keys all
-    give ``None``, so callers cannot tell them apart.
+    One indexed read per call: scrypt runs the first time a process sees a key, and
+    ``last_used_at`` is written at most once per ``LAST_USED_RESOLUTION``. Unknown,
+    malformed, wrong, expired and revoked keys all give ``None``, so callers cannot
+    tell them apart.
     """
 
     async def _verify(*, key: str) -> ApiKeyPublic | None:
@@ -191,12 +198,14 @@ def verify_api_key(runtime: Db) -> Callable[..., Awaitable[ApiKeyPublic | None]]
         async with reading_system(runtime) as system:
             lookup = select(table).where(table.c.public_id == public_id)
             found = (await system.conn.execute(lookup)).mappings().first()
-        if found is None or not verify_secret(secret, found["key_hash"]):
+        if found is None or not _VERIFIED.verify(secret, found["key_hash"]):
             return None
         row = API_KEYS.row(found)
         now = utcnow()
         if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             return None
+        if row.last_used_at is not None and now - row.last_used_at < LAST_USED_RESOLUTION:
+            return public(row)
         async with writing(runtime, TenantScope(row.tenant_id)) as access:
             # A revocation committed since the read wins: the key is not used.
             used = await access.conn.execute(

@@ -27,6 +27,7 @@ from agentfold_core.db.columns import (
 )
 from agentfold_core.db.fields import (
     IMMUTABLE,
+    SERVER_GENERATED,
     json_field,
     name_field,
     reference_field,
@@ -112,10 +113,15 @@ class ApiKeyBindingFields(SQLModel):
     agent_id: str | None = reference_field(immutable=True)
     role: ApiKeyRole = string_field(32, default="runner")
     expires_at: datetime | None = timestamp_field()
-    last_used_at: datetime | None = timestamp_field()
+    # Set by verification only (throttled), never by a client.
+    last_used_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, sa_column_kwargs={"info": {SERVER_GENERATED: True}}
+    )
     # Set by revoke_api_key only: revocation is final, so no update may change it.
     revoked_at: datetime | None = Field(
-        default=None, sa_type=UTCDateTime, sa_column_kwargs={"info": {IMMUTABLE: True}}
+        default=None,
+        sa_type=UTCDateTime,
+        sa_column_kwargs={"info": {IMMUTABLE: True, SERVER_GENERATED: True}},
     )
 
 

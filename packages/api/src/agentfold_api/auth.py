@@ -1,0 +1,65 @@
+"""Authentication (``Authorization: Bearer``) and the role guard of every route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from agentfold_api.principal import ALLOWED, Principal
+from agentfold_api.state import app_state
+from agentfold_core.data_access.runtime.api_keys import verify_api_key
+from agentfold_core.errors import ValidationFailed, field_error
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="agentfold"'}
+ACCESS_OPT = "access"
+QUERY_OPT = "query"
+
+
+def _unauthorized(detail: str) -> NotAuthorizedException:
+    return NotAuthorizedException(detail=detail, headers=_CHALLENGE)
+
+
+class BearerAuthentication(AbstractAuthenticationMiddleware):
+    """Finds the caller from its bearer token: the operator token or an API key."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        """The principal behind the request's credential, or 401."""
+        header = connection.headers.get("authorization")
+        if not header:
+            raise _unauthorized("missing credential: send 'Authorization: Bearer <token>'")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized("malformed credential: send 'Authorization: Bearer <token>'")
+        state = app_state(connection.app)
+        if state.operator is not None and state.operator.matches(token):
+            return AuthenticationResult(user=Principal(role="operator"), auth=None)
+        key = await verify_api_key(state.runtime)(key=token)
+        if key is None:
+            raise _unauthorized("invalid, expired or revoked credential")
+        return AuthenticationResult(user=Principal.of_key(key), auth=key.id)
+
+
+def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The caller's role may call the route's group, and every query parameter is known."""
+    access = handler.opt.get(ACCESS_OPT)
+    if access is not None:
+        principal = connection.user
+        if not isinstance(principal, Principal) or principal.role not in ALLOWED[access]:
+            raise PermissionDeniedException(detail="this credential may not call this route")
+    known: frozenset[str] = handler.opt.get(QUERY_OPT, frozenset())
+    unknown = sorted(set(connection.query_params) - known)
+    if unknown:
+        raise ValidationFailed(
+            f"unknown query parameter {unknown[0]!r}",
+            errors=[
+                field_error(f"query.{n}", "unknown query parameter", "unknown_parameter")
+                for n in unknown
+            ],
+        )

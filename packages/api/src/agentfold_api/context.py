@@ -1,0 +1,169 @@
+"""What every route reads from a request: the caller, the scope it may reach, the ref,
+the commit message; and how rows go out as JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+from litestar import Request, Response
+from litestar.params import Parameter
+from pydantic import BaseModel
+
+from agentfold_api.principal import Principal
+from agentfold_api.routing import Param
+from agentfold_api.state import ServiceState, app_state
+from agentfold_core.db.columns import ScopeLevel
+from agentfold_core.errors import NotFound, ValidationFailed, field_error
+from agentfold_core.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, Pagination
+from agentfold_core.scopes import (
+    DEFAULT_BRANCH,
+    AgentScope,
+    ProjectScope,
+    SubAgentScope,
+    TenantScope,
+)
+
+JSON = "application/json"
+COMMIT_HEADER = "x-agentfold-commit"
+REF_HEADER = "x-agentfold-ref"
+MESSAGE_HEADER = "x-agentfold-commit-message"
+
+# Parameters shared by many routes.
+REF_PARAMS = (
+    Param(
+        "ref",
+        Annotated[
+            str | None,
+            Parameter(
+                query="ref",
+                description="Branch, tag, commit id or prefix, or `main~N` (default `main`);"
+                " writes need a branch",
+                max_length=256,
+            ),
+        ],
+        None,
+        query=True,
+    ),
+    Param(
+        "ref_header",
+        Annotated[str | None, Parameter(header=REF_HEADER, description="Same as `?ref=`")],
+        None,
+    ),
+)
+MESSAGE_PARAM = Param(
+    "commit_message",
+    Annotated[
+        str | None,
+        Parameter(
+            header=MESSAGE_HEADER, description="Commit message of this write", max_length=4096
+        ),
+    ],
+    None,
+)
+PAGE_PARAMS = (
+    Param(
+        "page",
+        Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number")],
+        1,
+        query=True,
+    ),
+    Param(
+        "limit",
+        Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Rows per page")],
+        DEFAULT_LIMIT,
+        query=True,
+    ),
+)
+SCOPE_PARAMS = ("tenant_id", "project_id", "agent_id", "sub_agent_id")
+
+
+def service(request: Request[Any, Any, Any]) -> ServiceState:
+    """The running service's state."""
+    return app_state(request.app)
+
+
+def principal(request: Request[Any, Any, Any]) -> Principal:
+    """The authenticated caller."""
+    user: Principal = request.user
+    return user
+
+
+def chosen_ref(ref: str | None, ref_header: str | None) -> str:
+    """The ref of ``?ref=`` or the ref header (they must agree), default ``main``."""
+    if ref is not None and ref_header is not None and ref != ref_header:
+        message = f"?ref={ref!r} and {REF_HEADER}: {ref_header!r} disagree"
+        raise ValidationFailed(message, errors=[field_error("ref", message, "ref_mismatch")])
+    return ref or ref_header or DEFAULT_BRANCH
+
+
+def _missing(resource: str, key: Mapping[str, str]) -> NotFound:
+    return NotFound(f"{resource} not found", resource=resource, key=dict(key))
+
+
+def tenant_scope(caller: Principal, tenant_id: str) -> TenantScope:
+    """The tenant of the path, if the caller reaches it (else 404, as if missing)."""
+    scope = TenantScope(tenant_id)
+    if not caller.reaches_tenant(tenant_id):
+        raise _missing("tenant", {"tenant_id": tenant_id})
+    return scope
+
+
+def scope_at(level: ScopeLevel, caller: Principal, ids: Mapping[str, Any], ref: str) -> TenantScope:
+    """The scope of ``level`` named by the path ids at ``ref``, if the caller reaches it."""
+    tenant = tenant_scope(caller, ids["tenant_id"])
+    if level is ScopeLevel.TENANT:
+        return tenant
+    project_id = ids["project_id"]
+    if not caller.reaches_project(tenant.tenant_id, project_id):
+        raise _missing("project", {"project_id": project_id})
+    if level is ScopeLevel.PROJECT:
+        return ProjectScope(tenant.tenant_id, project_id, ref=ref)
+    if level is ScopeLevel.AGENT:
+        return AgentScope(tenant.tenant_id, project_id, ids["agent_id"], ref=ref)
+    return SubAgentScope(
+        tenant.tenant_id, project_id, ids["agent_id"], ids["sub_agent_id"], ref=ref
+    )
+
+
+def project_scope_at(
+    level: ScopeLevel, caller: Principal, ids: Mapping[str, Any], ref: str
+) -> ProjectScope:
+    """``scope_at`` for the levels under a project (every manage entity's)."""
+    scope = scope_at(level, caller, ids, ref)
+    if not isinstance(scope, ProjectScope):
+        raise TypeError(f"{level} is not under a project")
+    return scope
+
+
+def json_response(
+    content: bytes, *, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response[bytes]:
+    """Already encoded JSON."""
+    return Response(content, status_code=status_code, media_type=JSON, headers=dict(headers or {}))
+
+
+def model_response(
+    model: BaseModel, *, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response[bytes]:
+    """A pydantic model as JSON."""
+    return json_response(model.model_dump_json().encode(), status_code=status_code, headers=headers)
+
+
+def page_response(
+    items: Iterable[bytes], pagination: Pagination, *, headers: Mapping[str, str] | None = None
+) -> Response[bytes]:
+    """``{data, pagination}`` from already encoded rows."""
+    body = (
+        b'{"data":['
+        + b",".join(items)
+        + b'],"pagination":'
+        + pagination.model_dump_json().encode()
+        + b"}"
+    )
+    return json_response(body, headers=headers)
+
+
+def commit_headers(commit: str | None) -> dict[str, str]:
+    """The commit header, when there is a commit to name."""
+    return {COMMIT_HEADER: commit} if commit else {}

@@ -1,0 +1,109 @@
+"""One way to declare a route: its signature is built from declared parameters, so
+handlers generated per entity still get typed, documented parameters and bodies."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from litestar import Request, Response
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+
+from agentfold_api.auth import ACCESS_OPT, QUERY_OPT, guard
+from agentfold_api.principal import Access
+from agentfold_api.schemas import Problem
+
+Handler = Callable[..., Awaitable[Response[Any]]]
+
+_ERROR_TEXT = {
+    400: "Malformed request (unknown parameter, bad JSON, wrong content type)",
+    401: "Missing, invalid, expired or revoked credential",
+    403: "The credential's role may not call this route",
+    404: "Not found (also anything of another tenant or project)",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    422: "Validation failed: one entry per failing field",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One declared parameter (path, query or header; the annotation says which)."""
+
+    name: str
+    annotation: Any
+    default: Any = inspect.Parameter.empty
+    # A query parameter the route accepts (anything else is refused).
+    query: bool = False
+
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def route(
+    method: Method,
+    path: str,
+    handler: Handler,
+    *,
+    operation_id: str,
+    summary: str,
+    tag: str,
+    access: Access | None,
+    params: Sequence[Param] = (),
+    body: Any = None,
+    returns: Any = None,
+    status_code: int = 200,
+    errors: Sequence[int] = (),
+    description: str | None = None,
+) -> HTTPRouteHandler:
+    """A route handler calling ``handler(request, **parameters)``."""
+
+    async def endpoint(request: Request[Any, Any, Any], **kwargs: Any) -> Response[Any]:
+        return await handler(request, **kwargs)
+
+    declared = [
+        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+        *(
+            inspect.Parameter(
+                p.name, inspect.Parameter.KEYWORD_ONLY, annotation=p.annotation, default=p.default
+            )
+            for p in params
+        ),
+    ]
+    if body is not None:
+        declared.append(inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY, annotation=body))
+    result = Response[returns] if returns is not None else Response[None]
+    endpoint.__signature__ = inspect.Signature(declared, return_annotation=result)  # type: ignore[attr-defined]
+    endpoint.__annotations__ = {p.name: p.annotation for p in declared} | {"return": result}
+    endpoint.__name__ = endpoint.__qualname__ = operation_id
+    endpoint.__doc__ = summary
+
+    statuses = {401, 422, *errors}
+    if access is not None:
+        statuses.add(403)
+    if "{" in path:
+        statuses.add(404)
+    return HTTPRouteHandler(
+        path=path,
+        http_method=method,
+        status_code=status_code,
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        tags=[tag],
+        guards=[guard],
+        security=[{"bearer": []}],
+        opt={ACCESS_OPT: access, QUERY_OPT: frozenset(p.name for p in params if p.query)},
+        responses={
+            s: ResponseSpec(
+                data_container=Problem,
+                description=_ERROR_TEXT[s],
+                media_type="application/problem+json",
+                generate_examples=False,
+            )
+            for s in sorted(statuses)
+        },
+    )(endpoint)

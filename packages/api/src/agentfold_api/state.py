@@ -1,0 +1,28 @@
+"""What the running service holds: both databases and the operator credential."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Litestar
+
+from agentfold_api.operator_token import OperatorToken
+from agentfold_api.settings import ApiSettings
+from agentfold_core.db.engine import Database
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """The service's databases, operator token and settings."""
+
+    manage: Database
+    runtime: Database
+    operator: OperatorToken | None
+    settings: ApiSettings
+
+
+def app_state(app: Litestar | Any) -> ServiceState:
+    """The service state of a running app."""
+    state: ServiceState = app.state.service
+    return state

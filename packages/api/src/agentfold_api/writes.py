@@ -1,0 +1,32 @@
+"""Manage writes made for a caller: one commit, authored by the caller, with the
+client's message when it gives one."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from agentfold_api.principal import Principal
+from agentfold_core.data_access.doors import Unit, commit_message, transaction
+from agentfold_core.db.engine import Database
+from agentfold_core.versioning.commit import authored_by
+
+T = TypeVar("T")
+
+
+async def committed(
+    manage: Database, caller: Principal, message: str | None, call: Callable[[Unit], Awaitable[T]]
+) -> tuple[T, str | None]:
+    """Run ``call`` in one manage transaction; its result and the commit it made (if any)."""
+    async with transaction(manage, author=caller.author, message=message or None) as unit:
+        result = await call(unit)
+    return result, unit.commits[-1] if unit.commits else None
+
+
+@contextmanager
+def on_behalf(caller: Principal, message: str | None) -> Iterator[None]:
+    """Commits made inside the block (by functions that open their own units) name the
+    caller as author and carry the client's message when it gives one."""
+    with authored_by(caller.author), commit_message(message or None):
+        yield
