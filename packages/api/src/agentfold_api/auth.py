@@ -53,6 +53,11 @@ def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHand
         principal = connection.user
         if not isinstance(principal, Principal) or principal.role not in ALLOWED[access]:
             raise PermissionDeniedException(detail="this credential may not call this route")
+        # Before the body is even parsed: another tenant's or project's route is
+        # answered exactly as a missing one, whatever was sent.
+        principal.check_reach(
+            connection.path_params.get("tenant_id"), connection.path_params.get("project_id")
+        )
     known: frozenset[str] = handler.opt.get(QUERY_OPT, frozenset())
     unknown = sorted(set(connection.query_params) - known)
     if unknown:

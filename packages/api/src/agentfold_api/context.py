@@ -14,7 +14,7 @@ from agentfold_api.principal import Principal
 from agentfold_api.routing import Param
 from agentfold_api.state import ServiceState, app_state
 from agentfold_core.db.columns import ScopeLevel
-from agentfold_core.errors import NotFound, ValidationFailed, field_error
+from agentfold_core.errors import ValidationFailed, field_error
 from agentfold_core.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, Pagination
 from agentfold_core.scopes import (
     DEFAULT_BRANCH,
@@ -97,33 +97,24 @@ def chosen_ref(ref: str | None, ref_header: str | None) -> str:
     return ref or ref_header or DEFAULT_BRANCH
 
 
-def _missing(resource: str, key: Mapping[str, str]) -> NotFound:
-    return NotFound(f"{resource} not found", resource=resource, key=dict(key))
-
-
 def tenant_scope(caller: Principal, tenant_id: str) -> TenantScope:
     """The tenant of the path, if the caller reaches it (else 404, as if missing)."""
-    scope = TenantScope(tenant_id)
-    if not caller.reaches_tenant(tenant_id):
-        raise _missing("tenant", {"tenant_id": tenant_id})
-    return scope
+    caller.check_reach(tenant_id)
+    return TenantScope(tenant_id)
 
 
 def scope_at(level: ScopeLevel, caller: Principal, ids: Mapping[str, Any], ref: str) -> TenantScope:
     """The scope of ``level`` named by the path ids at ``ref``, if the caller reaches it."""
-    tenant = tenant_scope(caller, ids["tenant_id"])
+    tenant_id = ids["tenant_id"]
     if level is ScopeLevel.TENANT:
-        return tenant
+        return tenant_scope(caller, tenant_id)
     project_id = ids["project_id"]
-    if not caller.reaches_project(tenant.tenant_id, project_id):
-        raise _missing("project", {"project_id": project_id})
+    caller.check_reach(tenant_id, project_id)
     if level is ScopeLevel.PROJECT:
-        return ProjectScope(tenant.tenant_id, project_id, ref=ref)
+        return ProjectScope(tenant_id, project_id, ref=ref)
     if level is ScopeLevel.AGENT:
-        return AgentScope(tenant.tenant_id, project_id, ids["agent_id"], ref=ref)
-    return SubAgentScope(
-        tenant.tenant_id, project_id, ids["agent_id"], ids["sub_agent_id"], ref=ref
-    )
+        return AgentScope(tenant_id, project_id, ids["agent_id"], ref=ref)
+    return SubAgentScope(tenant_id, project_id, ids["agent_id"], ids["sub_agent_id"], ref=ref)
 
 
 def project_scope_at(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agentfold_core.db.runtime.schema import ApiKeyPublic
+from agentfold_core.errors import NotFound
 
 Role = Literal["operator", "admin", "editor", "viewer", "runner"]
 
@@ -62,3 +63,13 @@ class Principal:
         if not self.reaches_tenant(tenant_id):
             return False
         return self.project_id is None or self.project_id == project_id
+
+    def check_reach(self, tenant_id: str | None, project_id: str | None = None) -> None:
+        """``NotFound`` (as for a missing resource) unless the caller reaches the tenant
+        and project named."""
+        if tenant_id is None:
+            return
+        if not self.reaches_tenant(tenant_id):
+            raise NotFound("tenant not found", resource="tenant", key={"tenant_id": tenant_id})
+        if project_id is not None and not self.reaches_project(tenant_id, project_id):
+            raise NotFound("project not found", resource="project", key={"project_id": project_id})

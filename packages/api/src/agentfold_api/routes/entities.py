@@ -27,11 +27,11 @@ from agentfold_api.context import (
 from agentfold_api.reads import pinned
 from agentfold_api.routes.paths import IDS, PREFIX
 from agentfold_api.routing import Param, route
-from agentfold_api.writes import committed
+from agentfold_api.writes import committed, refuse_unless_branch
 from agentfold_core.data_access.doors import Db, Unit
 from agentfold_core.data_access.registry import REGISTRY, Registered
 from agentfold_core.data_access.scope_keys import resolve
-from agentfold_core.errors import NotFound, ValidationFailed, field_error
+from agentfold_core.errors import InvalidReference, NotFound, ValidationFailed, field_error
 from agentfold_core.pagination import Page
 from agentfold_core.scopes import ProjectScope
 
@@ -74,9 +74,18 @@ class EntityRoutes:
         return [Param(n, str) for n in names]
 
     async def _write(
-        self, request: Request[Any, Any, Any], message: str | None, call: Any
+        self, request: Request[Any, Any, Any], scope: ProjectScope, message: str | None, call: Any
     ) -> tuple[Any, str | None]:
-        return await committed(service(request).manage, principal(request), message, call)
+        manage = service(request).manage
+        try:
+            result, commit = await committed(manage, principal(request), message, call)
+        except InvalidReference:
+            # A ref that is not a branch has no parent rows to refer to: say so instead.
+            await refuse_unless_branch(manage, scope)
+            raise
+        if result is None or result is False:
+            await refuse_unless_branch(manage, scope)
+        return result, commit
 
     # ------------------------------------------------------------------ handlers
 
@@ -120,7 +129,7 @@ class EntityRoutes:
         async def call(unit: Unit) -> Any:
             return await create_row(unit)(scopes=scope, data=data)
 
-        row, commit = await self._write(request, message, call)
+        row, commit = await self._write(request, scope, message, call)
         location = f"{request.url.path.rstrip('/')}/{row.id}"
         return json_response(
             self.encode(row),
@@ -137,7 +146,7 @@ class EntityRoutes:
         async def call(unit: Unit) -> Any:
             return await update_row(unit)(scopes=scope, data=data, **{self.id_param: row_id})
 
-        row, commit = await self._write(request, message, call)
+        row, commit = await self._write(request, scope, message, call)
         if row is None:
             raise self._missing(row_id)
         return json_response(self.encode(row), headers=commit_headers(commit))
@@ -153,7 +162,7 @@ class EntityRoutes:
         async def call(unit: Unit) -> Any:
             return await upsert_row(unit)(scopes=scope, data=values)
 
-        row, commit = await self._write(request, message, call)
+        row, commit = await self._write(request, scope, message, call)
         return json_response(self.encode(row), headers=commit_headers(commit))
 
     def _check_put_id(self, scope: ProjectScope, values: dict[str, Any], row_id: str) -> None:
@@ -177,7 +186,7 @@ class EntityRoutes:
             found: bool = await delete_row(unit)(scopes=scope, **{self.id_param: row_id})
             return found
 
-        found, commit = await self._write(request, message, call)
+        found, commit = await self._write(request, scope, message, call)
         if not found:
             raise self._missing(row_id)
         return Response(None, status_code=HTTP_204_NO_CONTENT, headers=commit_headers(commit))
