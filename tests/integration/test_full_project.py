@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from agentfold_core.data_access.documents import (
+    full_project_model,
     get_full_agent,
     get_full_project,
     put_full_agent,
@@ -64,6 +65,25 @@ async def test_round_trip_and_reimport(databases: TestDatabases, ids: Ids) -> No
     # Putting what is stored writes nothing.
     unchanged = await put(scopes=other, document=reexported)
     assert not unchanged.changed
+
+
+async def test_a_validated_model_imports_like_its_json(databases: TestDatabases, ids: Ids) -> None:
+    # A model's generated defaults (ids of keyed objects) are not the caller's input:
+    # the document imports exactly like the plain JSON it was validated from.
+    scope = ProjectScope(ids.tenant, ids.project)
+    model = full_project_model().model_validate(realistic_project(ids.project))
+    await put_full_project(databases.manage, databases.runtime)(scopes=scope, document=model)
+    other = ProjectScope(ids.tenant, f"{ids.project}-json")
+    await put_full_project(databases.manage, databases.runtime)(
+        scopes=other, document=realistic_project(other.project_id)
+    )
+    from_model = await get_full_project(databases.manage)(scopes=scope)
+    from_json = await get_full_project(databases.manage)(scopes=other)
+    assert from_model is not None
+    assert from_json is not None
+    assert from_model.pop("id") == ids.project
+    from_json.pop("id")
+    assert from_model == from_json
 
 
 async def test_smaller_document_removes_orphans(databases: TestDatabases, ids: Ids) -> None:

@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from agentfold_api.principal import ALLOWED, Principal
 from agentfold_api.state import app_state
@@ -17,6 +23,7 @@ from agentfold_core.errors import ValidationFailed, field_error
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="agentfold"'}
 ACCESS_OPT = "access"
 QUERY_OPT = "query"
+BODY_OPT = "body"
 
 
 def _unauthorized(detail: str) -> NotAuthorizedException:
@@ -46,6 +53,17 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=Principal.of_key(key), auth=key.id)
 
 
+def _check_json_body(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    media_type = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise HTTPException(
+            status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail=f"send the body as application/json (got {media_type or 'no content type'})",
+        )
+    if connection.headers.get("content-length") == "0":
+        raise ClientException(detail="the request body is empty: send a JSON object")
+
+
 def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The caller's role may call the route's group, and every query parameter is known."""
     access = handler.opt.get(ACCESS_OPT)
@@ -58,6 +76,8 @@ def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHand
         principal.check_reach(
             connection.path_params.get("tenant_id"), connection.path_params.get("project_id")
         )
+    if handler.opt.get(BODY_OPT):
+        _check_json_body(connection)
     known: frozenset[str] = handler.opt.get(QUERY_OPT, frozenset())
     unknown = sorted(set(connection.query_params) - known)
     if unknown:

@@ -12,7 +12,7 @@ from litestar import Request, Response
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 
-from agentfold_api.auth import ACCESS_OPT, QUERY_OPT, guard
+from agentfold_api.auth import ACCESS_OPT, BODY_OPT, QUERY_OPT, guard
 from agentfold_api.principal import Access
 from agentfold_api.schemas import Problem
 
@@ -25,6 +25,7 @@ _ERROR_TEXT = {
     404: "Not found (also anything of another tenant or project)",
     409: "Conflict with the current state",
     413: "Request body too large",
+    415: "The body is not application/json",
     422: "Validation failed: one entry per failing field",
 }
 
@@ -81,7 +82,9 @@ def route(
     endpoint.__name__ = endpoint.__qualname__ = operation_id
     endpoint.__doc__ = summary
 
-    statuses = {401, 422, *errors}
+    statuses = {400, 401, 422, *errors}
+    if body is not None:
+        statuses |= {413, 415}
     if access is not None:
         statuses.add(403)
     if "{" in path:
@@ -96,7 +99,11 @@ def route(
         tags=[tag],
         guards=[guard],
         security=[{"bearer": []}],
-        opt={ACCESS_OPT: access, QUERY_OPT: frozenset(p.name for p in params if p.query)},
+        opt={
+            ACCESS_OPT: access,
+            QUERY_OPT: frozenset(p.name for p in params if p.query),
+            BODY_OPT: body is not None,
+        },
         responses={
             s: ResponseSpec(
                 data_container=Problem,

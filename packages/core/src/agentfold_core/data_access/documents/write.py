@@ -261,7 +261,8 @@ def _check_references(parts: Iterable[_Part], root: Node, partial: frozenset[str
 
 def _raw(document: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
     if isinstance(document, BaseModel):
-        return document.model_dump()
+        # What the caller set: defaults (generated ids above all) are applied here again.
+        return document.model_dump(exclude_unset=True)
     if not isinstance(document, Mapping):
         raise ValidationFailed(
             "a document is a JSON object",
