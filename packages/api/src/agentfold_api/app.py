@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar, get
 from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.response import Response
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
@@ -17,6 +18,7 @@ from agentfold_api.docs import docs_handlers, openapi_config
 from agentfold_api.operator_token import operator_setup
 from agentfold_api.problems import EXCEPTION_HANDLERS
 from agentfold_api.routes.entities import entity_handlers
+from agentfold_api.routes.links import link_handlers
 from agentfold_api.routes.projects import project_handlers
 from agentfold_api.routes.tenants import tenant_handlers
 from agentfold_api.routes.versioning import versioning_handlers
@@ -105,11 +107,15 @@ def create_app(
             *project_handlers(),
             *versioning_handlers(),
             *entity_handlers(),
+            *link_handlers(),
         ],
         lifespan=[databases],
         middleware=[DefineMiddleware(BearerAuthentication, exclude=["^/docs", "^/openapi.json$"])],
         exception_handlers=dict(EXCEPTION_HANDLERS),
         openapi_config=openapi_config(),
+        # The process's logging belongs to whoever runs it (``agentfold serve``, tests);
+        # unexpected errors are logged once, by the problem handler.
+        logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
         request_max_body_size=api.max_body_bytes,
     )
 

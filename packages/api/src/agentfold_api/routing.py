@@ -11,6 +11,7 @@ from typing import Any, Literal
 from litestar import Request, Response
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from agentfold_api.auth import ACCESS_OPT, BODY_OPT, QUERY_OPT, guard
 from agentfold_api.principal import Access
@@ -76,7 +77,8 @@ def route(
     ]
     if body is not None:
         declared.append(inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY, annotation=body))
-    result = Response[returns] if returns is not None else Response[None]
+    # A 204 is documented without content (the handler's Response is still sent).
+    result: Any = None if status_code == HTTP_204_NO_CONTENT else Response[returns]
     endpoint.__signature__ = inspect.Signature(declared, return_annotation=result)  # type: ignore[attr-defined]
     endpoint.__annotations__ = {p.name: p.annotation for p in declared} | {"return": result}
     endpoint.__name__ = endpoint.__qualname__ = operation_id

@@ -45,6 +45,10 @@ class Link(Generic[RowT]):
         self.entity = entity
         self.target = target
         table = entity.table
+        # The table the target column names (its foreign key).
+        self.target_table = next(
+            fk.column.table.name for fk in table.foreign_keys if fk.parent.name == target
+        )
         # Every link to the target across the project: scope columns above the agent.
         above = ("agent_id", "sub_agent_id", "id")
         prefix = (*(c for c in entity.key_columns if c not in above), target)

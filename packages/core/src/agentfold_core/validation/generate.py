@@ -8,9 +8,10 @@ no NUL in text, bounded JSON), so no table can leave them out.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar, cast
+from typing import Annotated, Any, Generic, TypeVar, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, create_model
 from pydantic.fields import FieldInfo
@@ -54,7 +55,21 @@ def _field_spec(
     if info.default_factory is not None:
         factory = cast(Callable[[], Any], info.default_factory)
         return annotation, Field(default_factory=factory, description=info.description)
+    if info.default is None and not _accepts_none(info.annotation):
+        # A column that cannot hold null (a tool's config) with the column helper's
+        # ``None`` default: required on input, never stored as JSON null.
+        return annotation, Field(description=info.description)
     return annotation, Field(default=info.default, description=info.description)
+
+
+def _accepts_none(annotation: Any) -> bool:
+    if annotation is Any or annotation is None or annotation is type(None):
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_accepts_none(a) for a in get_args(annotation))
+    if get_origin(annotation) is Annotated:
+        return _accepts_none(get_args(annotation)[0])
+    return False
 
 
 def _model(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from agentfold_core.data_access.crud import Entity
 from agentfold_core.data_access.links import Link
 from agentfold_core.db.manage.schema import (
@@ -149,3 +151,14 @@ list_sub_agents_using_artifact_component = ARTIFACT_COMPONENT_LINKS.users
 SKILL_LINKS = Link(SUB_AGENT_SKILLS, "skill_id")
 link_skill, unlink_skill = SKILL_LINKS.link, SKILL_LINKS.unlink
 list_sub_agents_using_skill = SKILL_LINKS.users
+
+# Every link kind, for callers that walk them (the API's link and "used by" routes).
+LINKS: tuple[Link[Any], ...] = (
+    TOOL_LINKS,
+    FUNCTION_TOOL_LINKS,
+    EXTERNAL_AGENT_LINKS,
+    TEAM_AGENT_LINKS,
+    DATA_COMPONENT_LINKS,
+    ARTIFACT_COMPONENT_LINKS,
+    SKILL_LINKS,
+)
