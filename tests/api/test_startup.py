@@ -132,7 +132,7 @@ async def test_docs_load_nothing_from_elsewhere(tmp_path: Path) -> None:
         manage_database_url=f"sqlite+aiosqlite:///{tmp_path / 'manage.db'}",
         runtime_database_url=f"sqlite+aiosqlite:///{tmp_path / 'runtime.db'}",
     )
-    async with AsyncTestClient(app=create_app(settings, ApiSettings(admin_token="x"))) as client:
+    async with AsyncTestClient(app=create_app(settings, ApiSettings(admin_token=None))) as client:
         page = await client.get("/docs")
         document = await client.get("/openapi.json")
         assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
