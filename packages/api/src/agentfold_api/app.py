@@ -18,6 +18,7 @@ from agentfold_api.operator_token import operator_setup
 from agentfold_api.problems import EXCEPTION_HANDLERS
 from agentfold_api.routes.entities import entity_handlers
 from agentfold_api.routes.projects import project_handlers
+from agentfold_api.routes.run import run_handlers
 from agentfold_api.routes.tenants import tenant_handlers
 from agentfold_api.routes.versioning import versioning_handlers
 from agentfold_api.settings import ApiSettings
@@ -105,6 +106,7 @@ def create_app(
             *project_handlers(),
             *versioning_handlers(),
             *entity_handlers(),
+            *run_handlers(),
         ],
         lifespan=[databases],
         middleware=[DefineMiddleware(BearerAuthentication, exclude=["^/docs", "^/openapi.json$"])],
