@@ -118,7 +118,7 @@ def domain_problem(_: Request[Any, Any, Any], exc: AgentfoldError) -> Response[b
         return internal_problem(_, exc)
     status, code = found
     extra = {k: exc.context[k] for k in _PUBLIC_CONTEXT if k in exc.context}
-    errors = exc.errors if isinstance(exc, ValidationFailed) else ()
+    errors = exc.errors if isinstance(exc, ValidationFailed | InvalidReference) else ()
     return problem(status, code, exc.message, errors=errors, **extra)
 
 

@@ -37,6 +37,14 @@ class InvalidReference(AgentfoldError):
 
     code = "invalid_reference"
 
+    def __init__(self, message: str, **context: Any) -> None:
+        # ``errors`` names the failing fields when known (entries as ``ValidationFailed``
+        # has them); taken from the context, not a parameter, so that callers passing a
+        # context mapping through keep type-checking.
+        errors: Sequence[FieldError] = context.pop("errors", ())
+        super().__init__(message, **context)
+        self.errors: list[FieldError] = list(errors)
+
 
 class FieldError(TypedDict):
     """One failing field: ``{"field": "a.b", "message": "...", "type": "..."}``.
