@@ -22,7 +22,9 @@ from agentfold_core.migrations import (
     offline_sql,
     revisions,
     upgrade,
+    verify_schema,
 )
+from agentfold_core.migrations.session import database_errors
 from agentfold_core.settings import DatabaseSettings
 
 DESCRIPTION = """\
@@ -172,7 +174,12 @@ def _check_references(args: argparse.Namespace) -> int:
     async def run() -> int:
         manage, runtime = databases_from_settings()
         try:
-            orphans = await find_orphans(manage, runtime, tenant_id=args.tenant)
+            # Read-only: a database without the schema is named with its fix, and a
+            # SQLite file that does not exist is not created by connecting.
+            for database in (manage, runtime):
+                await verify_schema(database, mode="strict")
+            with database_errors("manage or runtime"):
+                orphans = await find_orphans(manage, runtime, tenant_id=args.tenant)
         finally:
             await manage.dispose()
             await runtime.dispose()
