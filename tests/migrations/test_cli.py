@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import os
 import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -282,3 +285,26 @@ def test_the_core_version_falls_back_without_metadata(monkeypatch: pytest.Monkey
         monkeypatch.undo()
         importlib.reload(agentfold_core)
     assert agentfold_core.__version__ == version("agentfold-core")
+
+
+def test_an_unopenable_sqlite_file_is_one_line_without_a_thread_traceback(tmp_path: Path) -> None:
+    # The failed connection's aiosqlite thread outlived the event loop and printed a
+    # traceback after the error, often but not always: a few runs catch it.
+    (tmp_path / "manage.db").mkdir()
+    url = f"sqlite+aiosqlite:///{tmp_path}/manage.db"
+    env = os.environ | {"AGENTFOLD_MANAGE_DATABASE_URL": url}
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-m", "agentfold_core.cli", "db", "upgrade", "--db", "manage"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 1
+        assert result.stderr == (
+            "agentfold: error: the manage database failed: unable to open database file; "
+            "check the file path of AGENTFOLD_MANAGE_DATABASE_URL; its directory must be "
+            "writable\n"
+        )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from agentfold_core.cli import output
+from agentfold_core.cli import aio, output
 from agentfold_core.data_access.orphans import find_orphans
 from agentfold_core.db.engine import Database, create_database, databases_from_settings
 from agentfold_core.migrations import (
@@ -99,7 +98,7 @@ def _migrate(args: argparse.Namespace, direction: Any, target: str) -> int:
         print(output.migration_summary(result), flush=True)
         return True
 
-    return asyncio.run(_each_database(args, migrate))
+    return aio.run(_each_database(args, migrate))
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -116,7 +115,7 @@ def _current(args: argparse.Namespace) -> int:
         _print(output.current_lines(state))
         return True
 
-    return asyncio.run(_each_database(args, show))
+    return aio.run(_each_database(args, show))
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -127,7 +126,7 @@ def _history(args: argparse.Namespace) -> int:
             applied[database.role] = (await current(database)).revisions
             return True
 
-        asyncio.run(_each_database(args, read))
+        aio.run(_each_database(args, read))
     for role in _roles(args):
         _print(output.history_lines(role, revisions(role), applied.get(role), args.verbose))
     return 0
@@ -149,7 +148,7 @@ def _revision(args: argparse.Namespace) -> int:
                 print(f"{role}: wrote {path}; review it before committing")
         return 0
 
-    return asyncio.run(write())
+    return aio.run(write())
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -158,7 +157,7 @@ def _check(args: argparse.Namespace) -> int:
         _print(output.drift_lines(report))
         return report.ok
 
-    return asyncio.run(_each_database(args, compare))
+    return aio.run(_each_database(args, compare))
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -167,7 +166,7 @@ def _verify(args: argparse.Namespace) -> int:
         _print(output.schema_lines(report))
         return report.ok
 
-    return asyncio.run(_each_database(args, inspect))
+    return aio.run(_each_database(args, inspect))
 
 
 def _check_references(args: argparse.Namespace) -> int:
@@ -191,7 +190,7 @@ def _check_references(args: argparse.Namespace) -> int:
         print(f"no dangling cross-database references{where}", flush=True)
         return 0
 
-    return asyncio.run(run())
+    return aio.run(run())
 
 
 def _command(
