@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.metadata
+import os
 import re
+import secrets
+import subprocess
+import sys
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
+import agentfold_api
+import agentfold_core
 from agentfold_core.cli import build_parser
 from agentfold_core.cli.output import migration_summary
 from agentfold_core.migrations.results import AppliedStep, MigrationResult
 from tests.migrations.conftest import Agentfold
-from tests.support.databases import TestDatabases
+from tests.support.databases import Backend, TestDatabases, closed_port, postgres_server_url
 
 SUBCOMMANDS = (
     "upgrade",
@@ -165,3 +176,135 @@ def test_the_summary_says_when_an_upgrade_committed_on_branches() -> None:
     assert "committed" not in migration_summary(plain)
     two = MigrationResult("manage", "upgrade", ("0004",), ("0005",), (step,), 0.2, ("a", "b"))
     assert migration_summary(two).endswith("; committed what it changed on 2 branches")
+
+
+# Every ``db`` command that only reads, with its arguments.
+READ_ONLY = (
+    ("db", "current"),
+    ("db", "history", "--indicate-current"),
+    ("db", "verify"),
+    ("db", "check"),
+    ("db", "check-references"),
+)
+
+
+@pytest.mark.parametrize("argv", READ_ONLY, ids=" ".join)
+def test_read_only_commands_on_a_never_upgraded_database(
+    argv: tuple[str, ...],
+    empty: TestDatabases,
+    agentfold: Callable[[TestDatabases | None], Agentfold],
+    tmp_path: Path,
+) -> None:
+    result = agentfold(empty)(*argv)
+    assert "Traceback" not in result.out + result.err
+    if argv[1] == "check-references":
+        assert result.status == 1
+        assert result.err.count("\n") == 1
+        assert result.err.startswith("agentfold: error: the manage database is not initialised (")
+        assert result.err.endswith("; fix: agentfold db upgrade --db manage\n")
+    else:
+        assert result.status in (0, 1), result.err
+    # Nothing was created: no SQLite file, no folder, no lock file; no revision applied.
+    assert list(tmp_path.iterdir()) == []
+    assert agentfold(empty)("db", "current").out.count("agentfold db upgrade --db") == 2
+
+
+def test_check_references_names_a_database_behind_its_migrations(
+    empty: TestDatabases, agentfold: Callable[[TestDatabases | None], Agentfold]
+) -> None:
+    run = agentfold(empty)
+    assert run("db", "upgrade", "--db", "manage", "0002").status == 0
+    assert run("db", "upgrade", "--db", "runtime").status == 0
+    result = run("db", "check-references")
+    assert (result.status, result.err) == (
+        1,
+        f"agentfold: error: the manage database is behind its migrations (at 0002, head "
+        f"{MANAGE_HEAD}); fix: agentfold db upgrade --db manage\n",
+    )
+
+
+def _server_database_url(name: str, port: int | None = None) -> str:
+    server = postgres_server_url()
+    assert server is not None
+    url = make_url(server).set(drivername="postgresql+psycopg", database=name)
+    return (url.set(port=port) if port else url).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_missing_postgres_database_says_how_to_create_it(
+    backend: Backend, agentfold: Callable[[TestDatabases | None], Agentfold],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = f"agentfold_missing_{secrets.token_hex(3)}"
+    monkeypatch.setenv("AGENTFOLD_RUNTIME_DATABASE_URL", _server_database_url(name))
+    result = agentfold(None)("db", "current", "--db", "runtime")
+    assert result.status == 1
+    assert result.err.count("\n") == 1
+    assert f'database "{name}" does not exist' in result.err
+    assert f'create it: createdb {name} (or in psql: CREATE DATABASE "{name}")' in result.err
+    assert "then agentfold db upgrade --db runtime" in result.err
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_an_unreachable_postgres_server_names_the_variable(
+    backend: Backend, agentfold: Callable[[TestDatabases | None], Agentfold],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = _server_database_url("agentfold", port=closed_port())
+    monkeypatch.setenv("AGENTFOLD_MANAGE_DATABASE_URL", url)
+    result = agentfold(None)("db", "verify", "--db", "manage")
+    assert result.status == 1
+    assert result.err.count("\n") == 1
+    assert "the manage database failed: " in result.err
+    assert "Connection refused; is the server running, and do the host and port of " in (
+        result.err
+    )
+    assert "AGENTFOLD_MANAGE_DATABASE_URL point at it?" in result.err
+
+
+def test_version_names_core_and_the_installed_api(
+    agentfold: Callable[[TestDatabases | None], Agentfold],
+) -> None:
+    result = agentfold(None)("--version")
+    assert result.status == 0
+    assert result.out.splitlines() == [
+        f"agentfold-core {agentfold_core.__version__}",
+        f"agentfold-api {agentfold_api.__version__}",
+    ]
+    assert agentfold_core.__version__ == version("agentfold-core")
+
+
+def test_the_core_version_falls_back_without_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> str:
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    try:
+        assert importlib.reload(agentfold_core).__version__ == "0.0.0+unknown"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(agentfold_core)
+    assert agentfold_core.__version__ == version("agentfold-core")
+
+
+def test_an_unopenable_sqlite_file_is_one_line_without_a_thread_traceback(tmp_path: Path) -> None:
+    # The failed connection's aiosqlite thread outlived the event loop and printed a
+    # traceback after the error, often but not always: a few runs catch it.
+    (tmp_path / "manage.db").mkdir()
+    url = f"sqlite+aiosqlite:///{tmp_path}/manage.db"
+    env = os.environ | {"AGENTFOLD_MANAGE_DATABASE_URL": url}
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-m", "agentfold_core.cli", "db", "upgrade", "--db", "manage"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 1
+        assert result.stderr == (
+            "agentfold: error: the manage database failed: unable to open database file; "
+            "check the file path of AGENTFOLD_MANAGE_DATABASE_URL; its directory must be "
+            "writable\n"
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,6 +35,14 @@ class TestDatabases:
 def postgres_server_url() -> str | None:
     """The PostgreSQL server URL tests may use, if configured."""
     return os.environ.get("AGENTFOLD_TEST_POSTGRES_URL") or None
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound once, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def _admin_conninfo(server_url: str) -> str:

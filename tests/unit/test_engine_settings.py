@@ -111,7 +111,8 @@ async def test_databases_from_default_settings_are_sqlite_files_in_cwd(
         assert (runtime.role, runtime.backend) == ("runtime", "sqlite")
         assert manage.engine.url.database == "./.agentfold/manage.db"
         assert runtime.engine.url.database == "./.agentfold/runtime.db"
-        assert (tmp_cwd / ".agentfold").is_dir()
+        # The folder is made on first connect, not by building the engine.
+        assert not (tmp_cwd / ".agentfold").exists()
         async with manage.read() as conn:
             assert (await conn.exec_driver_sql("SELECT 1")).scalar_one() == 1
         assert (tmp_cwd / ".agentfold" / "manage.db").is_file()
@@ -180,3 +181,47 @@ async def test_sqlite_writers_take_the_lock_when_they_begin(tmp_path: Path) -> N
             assert (await reader.exec_driver_sql("SELECT count(*) FROM t")).scalar_one() == 1
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize("role", ["manage", "runtime"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        # An unencoded "@" in the password moves the host (or breaks the port).
+        f"postgresql+psycopg://user:{SECRET}@x@db.example.com/app",
+        f"postgresql+psycopg://user:{SECRET}@x:1@db.example.com/app",
+        f"postgresql+psycopg://user:{SECRET}@db.example.com:port/app",
+    ],
+)
+def test_a_malformed_url_names_its_variable_and_hints_at_percent_encoding(
+    role: str, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = "runtime" if role == "manage" else "manage"
+    monkeypatch.setenv(f"AGENTFOLD_{role.upper()}_DATABASE_URL", url)
+    monkeypatch.setenv(f"AGENTFOLD_{other.upper()}_DATABASE_URL", "sqlite+aiosqlite:///x.db")
+    with pytest.raises(ConfigurationError) as info:
+        databases_from_settings()
+    message = str(info.value)
+    assert f"the {role} database URL (AGENTFOLD_{role.upper()}_DATABASE_URL) is malformed" in (
+        message
+    )
+    assert "percent-encode special characters of the user and password (@ as %40" in message
+    assert SECRET not in _everything_said(info.value)
+
+
+def test_a_percent_encoded_password_parses() -> None:
+    parsed = parse_database_url("postgresql+psycopg://user:p%40ss%2Fw%23rd@db.example.com/app")
+    assert (parsed.host, parsed.password, parsed.database) == (
+        "db.example.com",
+        "p@ss/w#rd",
+        "app",
+    )
+
+
+def test_other_url_errors_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTFOLD_RUNTIME_DATABASE_URL", f"mysql://a:{SECRET}@h/r")
+    with pytest.raises(ConfigurationError, match="AGENTFOLD_RUNTIME_DATABASE_URL"):
+        databases_from_settings()
+    monkeypatch.setenv("AGENTFOLD_RUNTIME_DATABASE_URL", f"postgresql+psycopg://a:{SECRET}@h")
+    with pytest.raises(ConfigurationError, match=r"RUNTIME_DATABASE_URL\) names no PostgreSQL"):
+        databases_from_settings()

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import uvicorn
+
+import agentfold_api
+import agentfold_core
+from agentfold_core.cli import aio
+from agentfold_core.db.engine import databases_from_settings
+from agentfold_core.settings import DatabaseSettings
 
 DESCRIPTION = """\
 Serve the API on the databases named by AGENTFOLD_MANAGE_DATABASE_URL and
@@ -26,15 +33,49 @@ def add_parser(groups: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when the source changes (development; one worker)",
+    )
     serve.set_defaults(handler=_serve)
 
 
+async def preflight(settings: DatabaseSettings) -> None:
+    """Open both databases and prepare their schemas as the app's start-up does.
+
+    Run before the server starts, so a database that is unreachable or behind its
+    migrations fails here as an ``AgentfoldError`` (one line with its fix, printed by
+    the ``agentfold`` command) rather than as a traceback from every worker's lifespan.
+    """
+    # Imported here: every ``agentfold`` command loads this module, and Litestar takes
+    # seconds to import.
+    from agentfold_api.app import prepare_schema
+
+    manage, runtime = databases_from_settings(settings)
+    try:
+        await prepare_schema(manage)
+        await prepare_schema(runtime)
+    finally:
+        await manage.dispose()
+        await runtime.dispose()
+
+
+def _source_dirs() -> list[str]:
+    # The code served is agentfold's own, wherever it is installed, not the current
+    # directory (which holds the SQLite files).
+    return [str(Path(module.__file__ or "").parent) for module in (agentfold_api, agentfold_core)]
+
+
 def _serve(args: argparse.Namespace) -> int:
+    aio.run(preflight(DatabaseSettings()))
     uvicorn.run(
         "agentfold_api.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
+        reload=args.reload,
+        reload_dirs=_source_dirs() if args.reload else None,
     )
     return 0

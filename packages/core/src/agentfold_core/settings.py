@@ -7,12 +7,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MANAGE_URL = "sqlite+aiosqlite:///./.agentfold/manage.db"
 DEFAULT_RUNTIME_URL = "sqlite+aiosqlite:///./.agentfold/runtime.db"
+ENV_PREFIX = "AGENTFOLD_"
+
+
+def url_variable(role: str) -> str:
+    """The environment variable holding the URL of the ``role`` database."""
+    return f"{ENV_PREFIX}{role}_DATABASE_URL".upper()
 
 
 class DatabaseSettings(BaseSettings):
     """Where the two databases live and how connections are pooled."""
 
-    model_config = SettingsConfigDict(env_prefix="AGENTFOLD_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     manage_database_url: str = DEFAULT_MANAGE_URL
     runtime_database_url: str = DEFAULT_RUNTIME_URL

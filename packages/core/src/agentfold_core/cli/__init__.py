@@ -7,10 +7,20 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
+from agentfold_core import __version__
 from agentfold_core.cli import db, vc
 from agentfold_core.errors import AgentfoldError
 
 PLUGIN_GROUP = "agentfold.commands"
+
+
+def versions() -> str:
+    """The version of agentfold-core and of each installed package adding commands."""
+    lines = [f"agentfold-core {__version__}"]
+    for plugin in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        if plugin.dist is not None:
+            lines.append(f"{plugin.dist.name} {plugin.dist.version}")
+    return "\n".join(dict.fromkeys(lines))  # one line per package, in a stable order
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agentfold",
         description="Administer an agentfold installation.",
+        # Raw text keeps --version's one line per package.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=versions(), help="show the versions and exit"
     )
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     db.add_parser(groups)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from agentfold_core.cli import output
+from agentfold_core.cli import aio, output
 from agentfold_core.data_access.orphans import find_orphans
 from agentfold_core.db.engine import Database, create_database, databases_from_settings
 from agentfold_core.migrations import (
@@ -22,7 +21,9 @@ from agentfold_core.migrations import (
     offline_sql,
     revisions,
     upgrade,
+    verify_schema,
 )
+from agentfold_core.migrations.session import database_errors
 from agentfold_core.settings import DatabaseSettings
 
 DESCRIPTION = """\
@@ -97,7 +98,7 @@ def _migrate(args: argparse.Namespace, direction: Any, target: str) -> int:
         print(output.migration_summary(result), flush=True)
         return True
 
-    return asyncio.run(_each_database(args, migrate))
+    return aio.run(_each_database(args, migrate))
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -114,7 +115,7 @@ def _current(args: argparse.Namespace) -> int:
         _print(output.current_lines(state))
         return True
 
-    return asyncio.run(_each_database(args, show))
+    return aio.run(_each_database(args, show))
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -125,7 +126,7 @@ def _history(args: argparse.Namespace) -> int:
             applied[database.role] = (await current(database)).revisions
             return True
 
-        asyncio.run(_each_database(args, read))
+        aio.run(_each_database(args, read))
     for role in _roles(args):
         _print(output.history_lines(role, revisions(role), applied.get(role), args.verbose))
     return 0
@@ -147,7 +148,7 @@ def _revision(args: argparse.Namespace) -> int:
                 print(f"{role}: wrote {path}; review it before committing")
         return 0
 
-    return asyncio.run(write())
+    return aio.run(write())
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -156,7 +157,7 @@ def _check(args: argparse.Namespace) -> int:
         _print(output.drift_lines(report))
         return report.ok
 
-    return asyncio.run(_each_database(args, compare))
+    return aio.run(_each_database(args, compare))
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -165,14 +166,19 @@ def _verify(args: argparse.Namespace) -> int:
         _print(output.schema_lines(report))
         return report.ok
 
-    return asyncio.run(_each_database(args, inspect))
+    return aio.run(_each_database(args, inspect))
 
 
 def _check_references(args: argparse.Namespace) -> int:
     async def run() -> int:
         manage, runtime = databases_from_settings()
         try:
-            orphans = await find_orphans(manage, runtime, tenant_id=args.tenant)
+            # Read-only: a database without the schema is named with its fix, and a
+            # SQLite file that does not exist is not created by connecting.
+            for database in (manage, runtime):
+                await verify_schema(database, mode="strict")
+            with database_errors("manage or runtime"):
+                orphans = await find_orphans(manage, runtime, tenant_id=args.tenant)
         finally:
             await manage.dispose()
             await runtime.dispose()
@@ -184,7 +190,7 @@ def _check_references(args: argparse.Namespace) -> int:
         print(f"no dangling cross-database references{where}", flush=True)
         return 0
 
-    return asyncio.run(run())
+    return aio.run(run())
 
 
 def _command(

@@ -4,13 +4,13 @@ status, diff, branches, tags, merge, revert, reset, and verify/repair."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from agentfold_core.cli import aio
 from agentfold_core.cli.db import _formatter, _group_formatter, _print
 from agentfold_core.db.engine import Database, create_database
 from agentfold_core.errors import AgentfoldError, NotFound, ValidationFailed
@@ -217,7 +217,7 @@ def repair_lines(report: Repair) -> list[str]:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    report = asyncio.run(_with_manage(lambda db: verify_branch(db)(scopes=_scope(args))))
+    report = aio.run(_with_manage(lambda db: verify_branch(db)(scopes=_scope(args))))
     if args.json:
         payload = report.model_dump(exclude={"mismatches"})
         payload["clean"] = report.clean
@@ -229,7 +229,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _repair(args: argparse.Namespace) -> int:
-    report = asyncio.run(
+    report = aio.run(
         _with_manage(
             lambda db: repair_branch(db)(
                 scopes=_scope(args), message=args.message, author=args.author
@@ -246,7 +246,7 @@ def _repair(args: argparse.Namespace) -> int:
 
 
 def _repair_triggers(_args: argparse.Namespace) -> int:
-    missing = asyncio.run(_with_manage(repair_capture_triggers))
+    missing = aio.run(_with_manage(repair_capture_triggers))
     if not missing:
         print("manage: every versioned table has its capture triggers", flush=True)
         return 0
@@ -281,7 +281,7 @@ async def _read_log(db: Database, scope: ProjectScope, limit: int) -> tuple[list
 
 
 def _log(args: argparse.Namespace) -> int:
-    shown, total = asyncio.run(
+    shown, total = aio.run(
         _with_manage(lambda db: _read_log(db, _project(args, args.ref), args.limit))
     )
     if args.json:
@@ -316,7 +316,7 @@ def status_lines(where: str, report: BranchStatus) -> list[str]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    report = asyncio.run(_with_manage(lambda db: status(db)(scopes=_project(args, args.branch))))
+    report = aio.run(_with_manage(lambda db: status(db)(scopes=_project(args, args.branch))))
     if args.json:
         _json(
             {
@@ -388,7 +388,7 @@ def diff_lines(result: Diff, from_ref: str, to_ref: str, values: bool) -> list[s
 
 def _diff(args: argparse.Namespace) -> int:
     to_ref = args.to_ref or DEFAULT_BRANCH
-    result = asyncio.run(
+    result = aio.run(
         _with_manage(
             lambda db: diff_refs(db)(scopes=_project(args), from_ref=args.from_ref, to_ref=to_ref)
         )
@@ -415,7 +415,7 @@ def _branch_json(info: BranchInfo) -> dict[str, Any]:
 
 
 def _branch_list(args: argparse.Namespace) -> int:
-    found = asyncio.run(_with_manage(lambda db: list_branches(db)(scopes=_project(args))))
+    found = aio.run(_with_manage(lambda db: list_branches(db)(scopes=_project(args))))
     if args.json:
         _json({"branches": [_branch_json(b) for b in found]})
         return 0
@@ -425,7 +425,7 @@ def _branch_list(args: argparse.Namespace) -> int:
 
 
 def _branch_create(args: argparse.Namespace) -> int:
-    info = asyncio.run(
+    info = aio.run(
         _with_manage(
             lambda db: create_branch(db)(scopes=_project(args, args.from_ref), name=args.name)
         )
@@ -441,7 +441,7 @@ def _branch_delete(args: argparse.Namespace) -> int:
     async def run(manage: Database, runtime: Database) -> bool:
         return await delete_branch(manage, runtime)(scopes=_project(args, args.name))
 
-    if not asyncio.run(_with_both(run)):
+    if not aio.run(_with_both(run)):
         raise NotFound(f"no branch {args.name!r} in project {args.project!r}")
     if args.json:
         _json({"deleted": args.name})
@@ -455,7 +455,7 @@ def _tag_json(info: TagInfo) -> dict[str, Any]:
 
 
 def _tag_list(args: argparse.Namespace) -> int:
-    found = asyncio.run(_with_manage(lambda db: list_tags(db)(scopes=_project(args))))
+    found = aio.run(_with_manage(lambda db: list_tags(db)(scopes=_project(args))))
     if args.json:
         _json({"tags": [_tag_json(t) for t in found]})
         return 0
@@ -471,7 +471,7 @@ def _tag_list(args: argparse.Namespace) -> int:
 
 
 def _tag_create(args: argparse.Namespace) -> int:
-    info = asyncio.run(
+    info = aio.run(
         _with_manage(
             lambda db: create_tag(db)(
                 scopes=_project(args, args.ref),
@@ -489,7 +489,7 @@ def _tag_create(args: argparse.Namespace) -> int:
 
 
 def _tag_delete(args: argparse.Namespace) -> int:
-    deleted = asyncio.run(
+    deleted = aio.run(
         _with_manage(lambda db: delete_tag(db)(scopes=_project(args), name=args.name))
     )
     if not deleted:
@@ -612,7 +612,7 @@ def _merge(args: argparse.Namespace) -> int:
         )
         return done, resolved
 
-    outcome, resolved = asyncio.run(_with_manage(run))
+    outcome, resolved = aio.run(_with_manage(run))
     if isinstance(outcome, MergePreview):
         if args.json:
             payload = outcome.model_dump(mode="json", exclude={"conflicts"})
@@ -641,7 +641,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _revert(args: argparse.Namespace) -> int:
-    result = asyncio.run(
+    result = aio.run(
         _with_manage(
             lambda db: revert(db)(
                 scopes=_project(args, args.branch),
@@ -669,7 +669,7 @@ def _reset(args: argparse.Namespace) -> int:
         before = (await status(db)(scopes=scope)).head
         return before, await reset(db)(scopes=scope, to_ref=args.ref, author=args.author)
 
-    before, result = asyncio.run(_with_manage(run))
+    before, result = aio.run(_with_manage(run))
     if args.json:
         _json(result.model_dump(mode="json") | {"branch": args.branch, "previous": before})
     else:

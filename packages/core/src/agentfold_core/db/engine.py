@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from agentfold_core.db.prepared import send_now
 from agentfold_core.errors import ConfigurationError
-from agentfold_core.settings import DatabaseSettings
+from agentfold_core.settings import DatabaseSettings, url_variable
 
 Backend = Literal["sqlite", "postgresql"]
 DatabaseRole = Literal["manage", "runtime"]
@@ -42,25 +43,44 @@ _BEGIN: dict[tuple[Backend, str], str] = {
 }
 
 
-def parse_database_url(url: str) -> URL:
-    """Parse ``url`` and check it names a supported async driver."""
+# Characters a host name or address may hold (IPv6 and its zone, several hosts); any
+# other character in the host means the URL split somewhere else than meant, most
+# often at an ``@`` of an unencoded password.
+_HOST = re.compile(r"[A-Za-z0-9._~%:,\[\]-]*")
+_ENCODING_HINT = (
+    "percent-encode special characters of the user and password "
+    "(@ as %40, : as %3A, / as %2F, # as %23, % as %25)"
+)
+
+
+def _source(role: str | None) -> str:
+    # Which setting holds the URL, so the message says what to edit.
+    return f"the {role} database URL ({url_variable(role)})" if role else "the database URL"
+
+
+def parse_database_url(url: str, role: str | None = None) -> URL:
+    """Parse ``url`` (of the ``role`` database) and check it names a supported async driver."""
+    source = _source(role)
+    malformed = f"{source} is malformed: cannot parse it; {_ENCODING_HINT}"
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         # The driver's message (and a chained exception) may quote parts of the URL,
         # password included (a bad port raises ValueError): say nothing of it.
-        raise ConfigurationError(
-            "malformed database URL: cannot parse it", url=_redact(url)
-        ) from None
+        raise ConfigurationError(malformed, url=_redact(url)) from None
+    if not _HOST.fullmatch(parsed.host or ""):
+        # The host may hold the tail of the password: name neither.
+        raise ConfigurationError(malformed, url=_redact(url))
     if parsed.drivername not in _DRIVERS:
         supported = ", ".join(f"{d}://" for d in _DRIVERS)
         raise ConfigurationError(
-            f"unsupported database URL scheme {parsed.drivername!r}; use one of {supported}",
+            f"unsupported database URL scheme {parsed.drivername!r} in {source}; "
+            f"use one of {supported}",
             url=parsed.render_as_string(hide_password=True),
         )
     if _DRIVERS[parsed.drivername] == "postgresql" and not parsed.database:
         raise ConfigurationError(
-            "PostgreSQL URL names no database",
+            f"{source} names no PostgreSQL database; end it with /NAME",
             url=parsed.render_as_string(hide_password=True),
         )
     return parsed
@@ -154,7 +174,7 @@ def create_database(
 ) -> Database:
     """Build the engine for ``url`` with the backend's connection settings."""
     settings = settings or DatabaseSettings()
-    parsed = parse_database_url(url)
+    parsed = parse_database_url(url, role)
     backend = _DRIVERS[parsed.drivername]
     if backend == "sqlite":
         engine = _sqlite_engine(parsed, settings)
@@ -176,8 +196,6 @@ def create_database(
 
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
         url,
         json_serializer=_json_serializer,
@@ -189,6 +207,14 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
         pool_reset_on_return=None,
     )
     busy_timeout = settings.sqlite_busy_timeout_ms
+    folder = Path(url.database).parent if url.database and url.database != ":memory:" else None
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _make_folder(*_: Any) -> None:
+        # On first connect, not when the engine is built: a read-only command that
+        # finds no database leaves no empty folder behind.
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -173,7 +173,7 @@ def offline_sql(role: str, url: str, direction: Direction, target: str) -> str:
     """
     spec = spec_for(role)
     buffer = io.StringIO()
-    dialect = parse_database_url(url).get_backend_name()
+    dialect = parse_database_url(url, role).get_backend_name()
     config = build_config(spec, output=buffer, attributes={DIALECT: dialect})
     with alembic_errors():
         if direction == "upgrade":

@@ -9,6 +9,7 @@ every versioned table must have its version-control capture triggers.
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError
 from sqlalchemy.schema import Constraint, ForeignKeyConstraint, UniqueConstraint
 
-from agentfold_core.db.engine import Database
+from agentfold_core.db.engine import Database, create_database
 from agentfold_core.db.foreign_keys import sqlite_set_null_triggers
 from agentfold_core.migrations.autogen import context_options
 from agentfold_core.migrations.capture import REPAIR_TRIGGERS
@@ -28,7 +29,7 @@ from agentfold_core.migrations.commands import alembic_errors
 from agentfold_core.migrations.config import CONNECTION, build_config
 from agentfold_core.migrations.history import current_heads
 from agentfold_core.migrations.results import MigrationObserver
-from agentfold_core.migrations.session import migration_connection
+from agentfold_core.migrations.session import database_exists, migration_connection
 from agentfold_core.migrations.spec import EnvironmentSpec, Role, spec_for
 from agentfold_core.versioning.capture_check import missing_capture_triggers
 
@@ -208,11 +209,25 @@ async def check(
     """Compare the models (or ``metadata``) with the schema the migration head builds.
 
     Pending revisions are applied in a transaction that is rolled back, so the
-    database is left as it was.
+    database is left as it was; a SQLite file that does not exist is not created (the
+    check runs on a scratch copy of the empty database instead).
     """
     spec = spec_for(database.role)
     watcher = observer or MigrationObserver()
+    if database_exists(database):
+        return await _check_on(database, spec, metadata or spec.metadata, watcher)
+    with tempfile.TemporaryDirectory(prefix="agentfold-check-") as scratch:
+        empty = create_database(f"sqlite+aiosqlite:///{scratch}/{spec.role}.db", spec.role)
+        try:
+            return await _check_on(empty, spec, metadata or spec.metadata, watcher)
+        finally:
+            await empty.dispose()
+
+
+async def _check_on(
+    database: Database, spec: EnvironmentSpec, metadata: MetaData, watcher: MigrationObserver
+) -> DriftReport:
     async with migration_connection(
         database, spec, lambda message: watcher.waiting(spec.role, message), commit=False
     ) as connection:
-        return await connection.run_sync(_check_sync, spec, metadata or spec.metadata)
+        return await connection.run_sync(_check_sync, spec, metadata)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agentfold_core.db.diagnose import describe_failure
 from agentfold_core.db.engine import WRITE_OPTION, Database
 from agentfold_core.migrations.errors import MigrationError
 from agentfold_core.migrations.locking import OnWait, postgres_advisory_lock, sqlite_file_lock
@@ -38,14 +39,11 @@ def database_exists(database: Database) -> bool:
 
 @contextmanager
 def database_errors(role: str) -> Iterator[None]:
-    """Re-raise driver errors (unreachable server, locked file...) as ``MigrationError``."""
+    """Re-raise driver errors (unreachable server, missing database...) as one-line errors."""
     try:
         yield
     except DBAPIError as exc:
-        reason = str(exc.orig or exc).strip().splitlines()
-        raise MigrationError(
-            f"the {role} database failed: {reason[0] if reason else type(exc).__name__}"
-        ) from exc
+        raise MigrationError(describe_failure(role, exc)) from exc
 
 
 def _set_sqlite_foreign_keys(connection: Connection, enabled: bool) -> None:

@@ -79,6 +79,22 @@ class SchemaReport:
             return f"{upgrade}, then {repair}"
         return repair
 
+    @property
+    def cause(self) -> str:
+        """What is wrong, in a few words: the first half of a one-line error."""
+        if not self.exists:
+            return f"is not initialised (its file {self.location} does not exist)"
+        if self.unknown_revisions:
+            return self.problems()[0].removeprefix("the database ")
+        if self.missing_revisions and not self.revisions:
+            return "is not initialised (no revision applied)"
+        if self.missing_revisions:
+            return (
+                f"is behind its migrations (at {', '.join(self.revisions)}, "
+                f"head {', '.join(self.heads)})"
+            )
+        return f"is not ready: {'; '.join(self.problems())}"
+
     def problems(self) -> list[str]:
         """One line per problem, without the fix."""
         lines: list[str] = []
@@ -203,8 +219,7 @@ async def verify_schema(database: Database, *, mode: VerifyMode = "warning") -> 
     problems = report.problems()
     if mode == "strict":
         raise SchemaNotReady(
-            f"the {report.role} database is not ready: {'; '.join(problems)}; "
-            f"fix: {report.fix_command}",
+            f"the {report.role} database {report.cause}; fix: {report.fix_command}",
             report=report,
         )
     for problem in problems:
