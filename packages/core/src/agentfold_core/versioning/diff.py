@@ -9,24 +9,23 @@ serve apply and merge as well.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import and_, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.doors import Db, reading
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope
 from agentfold_core.versioning.commit import Branch, Key
 from agentfold_core.versioning.history import manifest_at, resolve_ref
+from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name
-from agentfold_core.versioning.tables import heads, images
+from agentfold_core.versioning.tables import heads
 
 Row = dict[str, Any]
 Manifest = dict[Key, str]
-_CHUNK = 500
 
 
 class ColumnChange(BaseModel):
@@ -68,31 +67,54 @@ class Diff(BaseModel):
 # --------------------------------------------------------------------------- helpers
 
 
-async def load_images(
-    conn: AsyncConnection, tenant_id: str, project_id: str, hashes: Iterable[str | None]
-) -> dict[str, Row]:
-    """The decoded row images named by ``hashes`` (absent hashes are skipped)."""
-    wanted = sorted({h for h in hashes if h})
-    found: dict[str, Row] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        rows = await conn.execute(
-            select(images.c.hash, images.c.data).where(
-                images.c.tenant_id == tenant_id,
-                images.c.project_id == project_id,
-                images.c.hash.in_(chunk),
-            )
-        )
-        found.update({str(h): json.loads(d) for h, d in rows.all()})
-    return found
-
-
 async def head_manifest(conn: AsyncConnection, branch: Branch) -> Manifest:
     """``{(table, row key): row hash}`` of the branch's head commit."""
     rows = await conn.execute(
         select(heads.c.table_name, heads.c.row_key, heads.c.row_hash).where(branch.where(heads))
     )
     return {(str(t), str(k)): str(h) for t, k, h in rows.all()}
+
+
+async def head_difference(
+    conn: AsyncConnection, before: Branch, after: Branch
+) -> tuple[Manifest, Manifest]:
+    """The entries of two branches' head manifests that differ (each side's part),
+    compared in the database: only the difference travels."""
+    a, b = heads.alias("a"), heads.alias("b")
+
+    def joined(left: Any, right: Any, right_branch: str) -> Any:
+        return left.outerjoin(
+            right,
+            and_(
+                right.c.tenant_id == left.c.tenant_id,
+                right.c.project_id == left.c.project_id,
+                right.c.branch == right_branch,
+                right.c.table_name == left.c.table_name,
+                right.c.row_key == left.c.row_key,
+            ),
+        )
+
+    # Every key of ``before`` whose hash differs in ``after`` (or is absent there), then
+    # every key only ``after`` has.
+    changed = (
+        select(a.c.table_name, a.c.row_key, a.c.row_hash, b.c.row_hash)
+        .select_from(joined(a, b, after.name))
+        .where(before.where(a), or_(b.c.row_hash.is_(None), b.c.row_hash != a.c.row_hash))
+    )
+    added = (
+        select(b.c.table_name, b.c.row_key, null(), b.c.row_hash)
+        .select_from(joined(b, a, before.name))
+        .where(after.where(b), a.c.row_hash.is_(None))
+    )
+    old: Manifest = {}
+    new: Manifest = {}
+    for table, row_key, old_hash, new_hash in await conn.execute(union_all(changed, added)):
+        key = (str(table), str(row_key))
+        if old_hash is not None:
+            old[key] = str(old_hash)
+        if new_hash is not None:
+            new[key] = str(new_hash)
+    return old, new
 
 
 def row_image(versioned: VersionedTable, data: Mapping[str, Any]) -> tuple[str, str]:
@@ -171,12 +193,20 @@ def diff(manage: Db) -> Callable[..., Awaitable[Diff]]:
             conn = access.conn
             source = await resolve_ref(conn, tenant, project, from_ref)
             target = await resolve_ref(conn, tenant, project, to_ref or scopes.ref)
-            before = await manifest_at(conn, tenant, project, source.commit_id)
-            after = (
-                before
-                if target.commit_id == source.commit_id
-                else await manifest_at(conn, tenant, project, target.commit_id)
-            )
+            if source.branch is not None and target.branch is not None:
+                # Two branch heads: only the entries that differ are read.
+                before, after = await head_difference(
+                    conn,
+                    Branch(tenant, project, source.branch),
+                    Branch(tenant, project, target.branch),
+                )
+            else:
+                before = await manifest_at(conn, tenant, project, source.commit_id)
+                after = (
+                    before
+                    if target.commit_id == source.commit_id
+                    else await manifest_at(conn, tenant, project, target.commit_id)
+                )
             return await diff_manifests(
                 conn,
                 tenant,

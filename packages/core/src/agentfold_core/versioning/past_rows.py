@@ -20,16 +20,15 @@ from agentfold_core.versioning.history import snapshot_chain
 from agentfold_core.versioning.rows import versioned_by_name
 from agentfold_core.versioning.tables import changes, images, snapshots
 
-# Hashes per statement: far below either backend's limit on bound parameters, and
-# large enough that a project's images come back in one or two statements.
-_IMAGES_AT_ONCE = 5000
+# Hashes per statement: below the bound-parameter limit of any SQLite build.
+_IMAGES_AT_ONCE = 500
 
 
 async def load_images(
-    conn: AsyncConnection, tenant_id: str, project_id: str, hashes: Iterable[str]
+    conn: AsyncConnection, tenant_id: str, project_id: str, hashes: Iterable[str | None]
 ) -> dict[str, Any]:
-    """``{hash: decoded image}`` of the project's images named by ``hashes``."""
-    wanted = sorted(set(hashes))
+    """The decoded row images named by ``hashes`` (absent hashes are skipped)."""
+    wanted = sorted({h for h in hashes if h})
     data: dict[str, Any] = {}
     for start in range(0, len(wanted), _IMAGES_AT_ONCE):
         chunk = wanted[start : start + _IMAGES_AT_ONCE]
