@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable
-from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Dialect, and_, bindparam, literal, select, union_all
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agentfold_core.db.prepared import Prepared, prepare, run
-from agentfold_core.versioning.history import snapshot_chain
+from agentfold_core.db.prepared import run
+from agentfold_core.versioning.history import latest_entries, manifest_entries
 from agentfold_core.versioning.rows import versioned_by_name
-from agentfold_core.versioning.tables import changes, images, snapshots
+from agentfold_core.versioning.tables import images
 
 # Hashes per statement: below the bound-parameter limit of any SQLite build.
 _IMAGES_AT_ONCE = 500
@@ -43,44 +42,6 @@ async def load_images(
     return data
 
 
-# A snapshot's entries rank after every change replayed on top of it.
-_SNAPSHOT_STEP = 1 << 30
-
-
-def _in_project(table: Any) -> ColumnElement[bool]:
-    return and_(
-        table.c.tenant_id == bindparam("k_tenant"), table.c.project_id == bindparam("k_project")
-    )
-
-
-@cache
-def _entries(dialect: Dialect) -> Prepared:
-    # The commit's manifest entries with their images, in one statement: the nearest
-    # snapshot's, and the changes of every commit after it, each with its step back
-    # from the commit (the smallest step of a key wins; no image: the row is gone).
-    chain = snapshot_chain(bindparam("k_tenant"), bindparam("k_project"), bindparam("k_commit"))
-    ch, snap, im = changes, snapshots, images
-    replayed = (
-        select(chain.c.step, ch.c.table_name, ch.c.row_key, im.c.data)
-        .select_from(
-            chain.join(ch, and_(_in_project(ch), ch.c.commit_id == chain.c.id)).outerjoin(
-                im, and_(_in_project(im), im.c.hash == ch.c.after_hash)
-            )
-        )
-        .where(chain.c.snapshot.is_(False))
-    )
-    snapshotted = (
-        select(literal(_SNAPSHOT_STEP), snap.c.table_name, snap.c.row_key, im.c.data)
-        .select_from(
-            chain.join(snap, and_(_in_project(snap), snap.c.commit_id == chain.c.id)).join(
-                im, and_(_in_project(im), im.c.hash == snap.c.row_hash)
-            )
-        )
-        .where(chain.c.snapshot.is_(True))
-    )
-    return prepare(union_all(replayed, snapshotted), dialect)
-
-
 async def rows_at(
     conn: AsyncConnection,
     tenant_id: str,
@@ -92,12 +53,9 @@ async def rows_at(
     column but the scope (a column added since the image was written holds its
     default). One statement."""
     values = {"k_tenant": tenant_id, "k_project": project_id, "k_commit": commit_id}
-    latest: dict[tuple[str, str], tuple[int, str | None]] = {}
-    for step, table, row_key, data in await run(conn, _entries(conn.dialect), values):
-        key = (str(table), str(row_key))
-        if table in tables and (key not in latest or step < latest[key][0]):
-            latest[key] = (int(step), data)
-    present = [(table, data) for (table, _), (_, data) in latest.items() if data is not None]
+    entries = await run(conn, manifest_entries(conn.dialect, with_images=True), values)
+    latest = latest_entries(entries)
+    present = [(t, data) for (t, _), data in latest.items() if data is not None and t in tables]
     # The images are JSON texts: parsed as one array, not one by one.
     decoded = json.loads("[" + ",".join(data for _, data in present) + "]")
     by_name = versioned_by_name()
