@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import and_, null, or_, select, union_all
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.doors import Db, reading
@@ -80,40 +80,30 @@ async def head_difference(
 ) -> tuple[Manifest, Manifest]:
     """The entries of two branches' head manifests that differ (each side's part),
     compared in the database: only the difference travels."""
-    a, b = heads.alias("a"), heads.alias("b")
 
-    def joined(left: Any, right: Any, right_branch: str) -> Any:
-        return left.outerjoin(
-            right,
-            and_(
-                right.c.tenant_id == left.c.tenant_id,
-                right.c.project_id == left.c.project_id,
-                right.c.branch == right_branch,
-                right.c.table_name == left.c.table_name,
-                right.c.row_key == left.c.row_key,
-            ),
+    # One index range over both branches, grouped by key: linear whatever the plan.
+    def side(branch: Branch) -> Any:
+        return func.max(case((heads.c.branch == branch.name, heads.c.row_hash)))
+
+    old_hash, new_hash = side(before).label("old"), side(after).label("new")
+    stmt = (
+        select(heads.c.table_name, heads.c.row_key, old_hash, new_hash)
+        .where(
+            heads.c.tenant_id == before.tenant_id,
+            heads.c.project_id == before.project_id,
+            heads.c.branch.in_([before.name, after.name]),
         )
-
-    # Every key of ``before`` whose hash differs in ``after`` (or is absent there), then
-    # every key only ``after`` has.
-    changed = (
-        select(a.c.table_name, a.c.row_key, a.c.row_hash, b.c.row_hash)
-        .select_from(joined(a, b, after.name))
-        .where(before.where(a), or_(b.c.row_hash.is_(None), b.c.row_hash != a.c.row_hash))
-    )
-    added = (
-        select(b.c.table_name, b.c.row_key, null(), b.c.row_hash)
-        .select_from(joined(b, a, before.name))
-        .where(after.where(b), a.c.row_hash.is_(None))
+        .group_by(heads.c.table_name, heads.c.row_key)
+        .having(side(before).is_distinct_from(side(after)))
     )
     old: Manifest = {}
     new: Manifest = {}
-    for table, row_key, old_hash, new_hash in await conn.execute(union_all(changed, added)):
+    for table, row_key, old_value, new_value in await conn.execute(stmt):
         key = (str(table), str(row_key))
-        if old_hash is not None:
-            old[key] = str(old_hash)
-        if new_hash is not None:
-            new[key] = str(new_hash)
+        if old_value is not None:
+            old[key] = str(old_value)
+        if new_value is not None:
+            new[key] = str(new_value)
     return old, new
 
 

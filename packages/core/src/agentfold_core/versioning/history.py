@@ -3,44 +3,22 @@
 A ref is a branch, a tag, a commit id (or a unique prefix of at least seven hex
 digits), optionally followed by ``~N`` (N first parents back) or ``^`` (one back).
 A past commit's manifest is the nearest snapshot on its first-parent chain plus the
-latest change of each key along the way, read in one statement.
+latest change of each key along the way, read in two statements.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Dialect,
-    Integer,
-    and_,
-    bindparam,
-    cast,
-    func,
-    literal,
-    select,
-    union_all,
-)
+from sqlalchemy import Integer, and_, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import CTE
 
-from agentfold_core.db.prepared import Prepared, prepare, run
 from agentfold_core.errors import NotFound
 from agentfold_core.versioning.commit import Key
-from agentfold_core.versioning.tables import (
-    branches,
-    changes,
-    commits,
-    heads,
-    images,
-    snapshots,
-    tags,
-)
+from agentfold_core.versioning.tables import branches, changes, commits, heads, snapshots, tags
 
 MIN_PREFIX = 7
 _SUFFIX = re.compile(r"(~\d*|\^)$")
@@ -179,77 +157,50 @@ async def manifest_at(
     ).scalar_one_or_none()
     if branch is not None:
         # Some branch stands at this commit: its head manifest is the answer.
-        found = await conn.execute(
+        rows = await conn.execute(
             select(heads.c.table_name, heads.c.row_key, heads.c.row_hash).where(
                 in_project, heads.c.branch == branch
             )
         )
-        return {(str(t), str(k)): str(h) for t, k, h in found.all()}
-    # Otherwise the nearest snapshot and the changes since, in one statement.
-    values = {"k_tenant": tenant_id, "k_project": project_id, "k_commit": commit_id}
-    rows = await run(conn, manifest_entries(conn.dialect, with_images=False), values)
-    if not rows:
-        known = select(commits.c.id).where(
-            commits.c.tenant_id == tenant_id,
-            commits.c.project_id == project_id,
-            commits.c.id == commit_id,
+        return {(str(t), str(k)): str(h) for t, k, h in rows.all()}
+    chain = snapshot_chain(tenant_id, project_id, commit_id)
+    links = (await conn.execute(select(chain.c.id, chain.c.snapshot, chain.c.step))).all()
+    if not links:
+        raise _not_found(project_id, commit_id)
+    manifest: dict[Key, str] = {}
+    snapshot = next((str(i) for i, is_snapshot, _ in links if is_snapshot), None)
+    if snapshot is not None:
+        rows = await conn.execute(
+            select(snapshots.c.table_name, snapshots.c.row_key, snapshots.c.row_hash).where(
+                snapshots.c.tenant_id == tenant_id,
+                snapshots.c.project_id == project_id,
+                snapshots.c.commit_id == snapshot,
+            )
         )
-        if (await conn.execute(known)).first() is None:
-            raise _not_found(project_id, commit_id)
-    return {key: str(h) for key, h in latest_entries(rows).items() if h is not None}
-
-
-# A snapshot's entries rank after every change replayed on top of it.
-_SNAPSHOT_STEP = 1 << 30
-
-
-def _in_project(table: Any) -> ColumnElement[bool]:
-    return and_(
-        table.c.tenant_id == bindparam("k_tenant"), table.c.project_id == bindparam("k_project")
-    )
-
-
-@cache
-def manifest_entries(dialect: Dialect, *, with_images: bool) -> Prepared:
-    """One statement for a commit's manifest entries: the nearest snapshot's, and the
-    changes of every commit after it, each as ``(step back from the commit, table, row
-    key, row hash)`` (or the row's image, ``with_images``; NULL: the row is gone).
-    The smallest step of a key wins (``latest_entries``)."""
-    chain = snapshot_chain(bindparam("k_tenant"), bindparam("k_project"), bindparam("k_commit"))
-    ch, snap, im = changes, snapshots, images
-    replayed_from: Any = chain.join(ch, and_(_in_project(ch), ch.c.commit_id == chain.c.id))
-    snapshot_from: Any = chain.join(snap, and_(_in_project(snap), snap.c.commit_id == chain.c.id))
-    replayed_value: Any = ch.c.after_hash
-    snapshot_value: Any = snap.c.row_hash
-    if with_images:
-        replayed_from = replayed_from.outerjoin(
-            im, and_(_in_project(im), im.c.hash == ch.c.after_hash)
+        manifest = {(str(t), str(k)): str(h) for t, k, h in rows.all()}
+    # The latest change of each key after the snapshot (the smallest step back).
+    replay = [str(i) for i, is_snapshot, _ in links if not is_snapshot]
+    step_of = {str(i): int(s) for i, _, s in links}
+    ch = changes
+    replayed = await conn.execute(
+        select(ch.c.commit_id, ch.c.table_name, ch.c.row_key, ch.c.after_hash).where(
+            ch.c.tenant_id == tenant_id,
+            ch.c.project_id == project_id,
+            ch.c.commit_id.in_(replay),
         )
-        snapshot_from = snapshot_from.join(im, and_(_in_project(im), im.c.hash == snap.c.row_hash))
-        replayed_value = snapshot_value = im.c.data
-    replayed = (
-        select(chain.c.step, ch.c.table_name, ch.c.row_key, replayed_value)
-        .select_from(replayed_from)
-        .where(chain.c.snapshot.is_(False))
     )
-    snapshotted = (
-        select(literal(_SNAPSHOT_STEP), snap.c.table_name, snap.c.row_key, snapshot_value)
-        .select_from(snapshot_from)
-        .where(chain.c.snapshot.is_(True))
-    )
-    return prepare(union_all(replayed, snapshotted), dialect)
-
-
-def latest_entries(rows: Iterable[Sequence[Any]]) -> dict[Key, Any]:
-    """The rows of ``manifest_entries`` reduced to each key's latest value (None: the
-    row is gone)."""
-    latest: dict[Key, tuple[int, Any]] = {}
-    for step, table, row_key, value in rows:
+    latest: dict[Key, tuple[int, str | None]] = {}
+    for commit, table, row_key, after in replayed.all():
         key = (str(table), str(row_key))
-        found = latest.get(key)
-        if found is None or step < found[0]:
-            latest[key] = (int(step), value)
-    return {key: value for key, (_, value) in latest.items()}
+        step = step_of[str(commit)]
+        if key not in latest or step < latest[key][0]:
+            latest[key] = (step, None if after is None else str(after))
+    for key, (_, after) in latest.items():
+        if after is None:
+            manifest.pop(key, None)
+        else:
+            manifest[key] = after
+    return manifest
 
 
 async def count_commits(conn: AsyncConnection, tenant_id: str, project_id: str) -> int:

@@ -2,7 +2,7 @@
 
 A read at a tag or a past commit that only needs the rows (a whole document) takes
 them from the commit's manifest (the nearest snapshot plus the change sets since)
-and the images it names, in one statement, without writing a materialised copy.
+and the images it names, without writing a materialised copy.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agentfold_core.db.prepared import run
-from agentfold_core.versioning.history import latest_entries, manifest_entries
+from agentfold_core.versioning.history import manifest_at
 from agentfold_core.versioning.rows import versioned_by_name
 from agentfold_core.versioning.tables import images
 
@@ -51,17 +50,14 @@ async def rows_at(
 ) -> dict[str, list[dict[str, Any]]]:
     """The rows of ``tables`` as of ``commit_id``, by table: each row's image, every
     column but the scope (a column added since the image was written holds its
-    default). One statement."""
-    values = {"k_tenant": tenant_id, "k_project": project_id, "k_commit": commit_id}
-    entries = await run(conn, manifest_entries(conn.dialect, with_images=True), values)
-    latest = latest_entries(entries)
-    present = [(t, data) for (t, _), data in latest.items() if data is not None and t in tables]
-    # The images are JSON texts: parsed as one array, not one by one.
-    decoded = json.loads("[" + ",".join(data for _, data in present) + "]")
+    default)."""
+    manifest = await manifest_at(conn, tenant_id, project_id, commit_id)
+    wanted = [(table, h) for (table, _), h in manifest.items() if table in tables]
+    data = await load_images(conn, tenant_id, project_id, (h for _, h in wanted))
     by_name = versioned_by_name()
     found: dict[str, list[dict[str, Any]]] = {name: [] for name in tables}
-    for (table, _), row in zip(present, decoded, strict=True):
-        versioned = by_name[table]
+    for table, row_hash in wanted:
+        versioned, row = by_name[table], data[row_hash]
         if len(row) != len(versioned.data_columns):
             # Written before a column was added (or after one was dropped).
             row = {**dict(versioned.defaults), **row}
