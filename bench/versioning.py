@@ -21,9 +21,11 @@ Operations (each side its own, in interleaved rounds; median of per-round median
   branch and both commits made untimed before each call);
 - ``revert``: of main~1, a 10-row commit (two 10-row commits made untimed first);
 - ``read_main_25``: the whole project 25 commits back (agentfold: ``get_full_project``
-  at ``ProjectScope(ref="main~25")``; prototype ``read_at(..., "main~25")``). agentfold
-  materialises a past commit on first read and reads it from that copy afterwards, so
-  it is timed twice: cold (its copies evicted first, untimed) and materialised.
+  at ``ProjectScope(ref="main~25")``; prototype ``read_at(..., "main~25")``), timed
+  twice: cold (materialised copies evicted first, untimed) and again. A whole-document
+  read at a past commit is decoded from its row images and materialises nothing, so
+  both take the same path; other reads at a past commit (``list_*``, ``get_*``) still
+  materialise it on first read.
 
 And two agentfold-only ratios: ``update_agent`` of one row with versioning / the same
 update on a copy of the database whose capture triggers were dropped

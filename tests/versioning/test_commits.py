@@ -14,9 +14,11 @@ from agentfold_core.data_access.manage.agents import (
     create_agent,
     create_sub_agent,
     delete_agent,
+    update_agent,
 )
 from agentfold_core.data_access.project_lifecycle import create_project, delete_project
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
+from agentfold_core.versioning.branches import create_branch
 from agentfold_core.versioning.commit import authored_by
 from agentfold_core.versioning.operations import BranchStatus, log, status
 from agentfold_core.versioning.tables import VERSIONING_TABLES, heads
@@ -121,6 +123,39 @@ async def test_a_unit_of_work_is_one_commit_with_its_message(
     assert len(unit.commits) == 1
     newest = (await log(databases.manage)(scopes=scope)).data[0]
     assert (newest.id, newest.message, newest.author) == (unit.commits[0], "Add triage", "bob")
+
+
+async def test_writes_the_unit_did_not_announce_are_committed_too(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    # A unit forecasts the tables its data-layer calls write; raw SQL in the same unit
+    # (another table, another branch) is found by the commit all the same.
+    await create_project(databases.manage, databases.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    scope = ProjectScope(ids.tenant, ids.project)
+    await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    await create_sub_agent(databases.manage)(
+        scopes=AgentScope(ids.tenant, ids.project, "a"), data={"id": "s", "name": "S"}
+    )
+    await create_branch(databases.manage)(scopes=scope, name="side")
+    async with transaction(databases.manage, message="mixed") as unit:
+        await update_agent(unit)(scopes=scope, agent_id="a", data={"name": "A2"})
+        await unit.conn.execute(
+            text(
+                "UPDATE sub_agents SET name = 'S2' WHERE tenant_id = :t AND project_id = :p "
+                "AND branch IN ('main', 'side')"
+            ),
+            {"t": ids.tenant, "p": ids.project},
+        )
+    assert len(unit.commits) == 2
+    for ref, agent_name in (("main", "A2"), ("side", "A")):
+        document = await get_full_project(databases.manage)(scopes=scope.at(ref))
+        assert document is not None
+        assert document["agents"]["a"]["name"] == agent_name
+        assert document["agents"]["a"]["sub_agents"]["s"]["name"] == "S2"
+        assert (await _messages(databases, scope.at(ref)))[0] == "mixed"
+        await _clean(databases, scope.at(ref))
 
 
 async def test_cascades_and_raw_sql_are_captured(databases: TestDatabases, ids: Ids) -> None:

@@ -400,6 +400,14 @@ async def test_diff_counts_and_column_changes(databases: TestDatabases, ids: Ids
     assert by_key["b"].before is not None
     assert by_key["c"].after is not None
     assert by_key["c"].after["name"] == "C"
+    # Two branch heads are compared in the database; the same commits named by id are
+    # compared by their manifests: the same diff, both ways.
+    for a, b in (("main", "feature"), ("feature", "main")):
+        heads_diff = await diff(databases.manage)(scopes=main, from_ref=a, to_ref=b)
+        by_id = await diff(databases.manage)(
+            scopes=main, from_ref=heads_diff.from_commit, to_ref=heads_diff.to_commit
+        )
+        assert heads_diff == by_id
     same = await diff(databases.manage)(scopes=main, from_ref="main")
     assert same.rows == []
     assert same.counts == {}

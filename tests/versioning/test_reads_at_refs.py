@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from agentfold_core.data_access.documents import get_full_project, put_full_project
+from agentfold_core.data_access.documents import get_full_agent, get_full_project, put_full_project
+from agentfold_core.data_access.documents.read import assemble, read_rows
+from agentfold_core.data_access.documents.tree import AGENT_NODE, PROJECT_NODE
+from agentfold_core.data_access.doors import reading, transaction
 from agentfold_core.data_access.manage.agents import (
     create_agent,
     get_agent,
@@ -14,9 +17,10 @@ from agentfold_core.data_access.manage.agents import (
     update_agent,
 )
 from agentfold_core.errors import InvalidReference, NotFound, ReadOnlyRef
-from agentfold_core.scopes import ProjectScope
+from agentfold_core.scopes import AgentScope, ProjectScope
 from agentfold_core.versioning.branches import create_tag
-from agentfold_core.versioning.materialise import KEEP_MATERIALISED
+from agentfold_core.versioning.commit import Branch
+from agentfold_core.versioning.materialise import KEEP_MATERIALISED, drop_branch_rows, internal_name
 from agentfold_core.versioning.operations import log, status
 from agentfold_core.versioning.tables import branches
 from tests.conftest import Ids
@@ -136,3 +140,65 @@ async def test_materialised_commits_are_evicted_least_recently_read_first(
     again = await get_agent(databases.manage)(scopes=scope.at("main~1"), agent_id="triage")
     assert again is not None
     assert again.name == f"T{KEEP_MATERIALISED + 1}"
+
+
+async def _internal_branches(databases: TestDatabases, ids: Ids) -> int:
+    async with databases.manage.read() as conn:
+        count = await conn.execute(
+            select(func.count())
+            .select_from(branches)
+            .where(
+                branches.c.tenant_id == ids.tenant,
+                branches.c.project_id == ids.project,
+                branches.c.internal.is_(True),
+            )
+        )
+        return int(count.scalar_one())
+
+
+async def test_documents_at_a_past_commit_read_from_images_equal_the_materialised_read(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    scope = ProjectScope(ids.tenant, ids.project)
+    await put_full_project(databases.manage, databases.runtime)(
+        scopes=scope, document=realistic_project(ids.project)
+    )
+    await update_agent(databases.manage)(scopes=scope, agent_id="triage", data={"name": "T2"})
+    await create_agent(databases.manage)(scopes=scope, data={"id": "later", "name": "Later"})
+    await update_agent(databases.manage)(scopes=scope, agent_id="triage", data={"name": "T3"})
+    for ref in ("main~1", "main~3"):
+        at = scope.at(ref)
+        # Read cold: straight from the commit's row images, nothing materialised.
+        cold = await get_full_project(databases.manage)(scopes=at)
+        cold_agent = await get_full_agent(databases.manage)(
+            scopes=AgentScope(ids.tenant, ids.project, "triage", ref=ref)
+        )
+        assert await _internal_branches(databases, ids) == 0
+        # The same commit read from its materialised copy by the branch statements.
+        commit_id = (await log(databases.manage)(scopes=at, limit=1)).data[0].id
+        await list_agents(databases.manage)(scopes=at)
+        async with reading(databases.manage, scope.at(internal_name(commit_id))) as access:
+            project_rows = await read_rows(access, PROJECT_NODE, ids.project)
+            agent_rows = await read_rows(access, AGENT_NODE, "triage")
+        assert cold is not None
+        assert cold == assemble(PROJECT_NODE, project_rows)
+        assert cold_agent is not None
+        assert cold_agent == assemble(AGENT_NODE, agent_rows)
+        assert ("later" in cold["agents"]) == (ref == "main~1")
+        await _evict_all(databases, ids)
+    # An agent the past commit does not hold reads as None.
+    missing = AgentScope(ids.tenant, ids.project, "later", ref="main~3")
+    assert await get_full_agent(databases.manage)(scopes=missing) is None
+
+
+async def _evict_all(databases: TestDatabases, ids: Ids) -> None:
+    async with transaction(databases.manage) as unit:
+        found = await unit.conn.execute(
+            select(branches.c.branch).where(
+                branches.c.tenant_id == ids.tenant,
+                branches.c.project_id == ids.project,
+                branches.c.internal.is_(True),
+            )
+        )
+        for (name,) in found.all():
+            await drop_branch_rows(unit.conn, Branch(ids.tenant, ids.project, str(name)))

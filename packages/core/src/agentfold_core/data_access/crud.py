@@ -133,6 +133,25 @@ async def _run(hooks: list[RowsHook], access: Access, rows: Sequence[Values]) ->
         await hook(access, rows)
 
 
+@functools.cache
+def _cascaded(table: Table) -> frozenset[str]:
+    # The tables a delete of ``table``'s rows may change through foreign keys (ON
+    # DELETE CASCADE / SET NULL), transitively: what the commit will find recorded.
+    found: set[str] = set()
+    todo = [table]
+    while todo:
+        parent = todo.pop()
+        for child in parent.metadata.tables.values():
+            if child.name in found:
+                continue
+            if any(
+                fk.column.table is parent and fk.ondelete is not None for fk in child.foreign_keys
+            ):
+                found.add(child.name)
+                todo.append(child)
+    return frozenset(found)
+
+
 class Entity(Generic[RowT]):
     """A table with its scope level, names, validation models, rules and statements."""
 
@@ -359,7 +378,7 @@ class Entity(Generic[RowT]):
 
     async def insert_row(self, access: Access, values: Values) -> RowT:
         """Apply the insert rules, insert prepared values and return the stored row."""
-        await _run(self.hooks.before_insert, access, (values,))
+        await self._before(self.hooks.before_insert, access, (values,))
         prepared = self._prepared(access.conn.dialect, "insert", *self._value_names(values))
         with domain_errors(self.label, self.key_of(values)):
             rows = await run(access.conn, prepared, _values(values))
@@ -367,7 +386,7 @@ class Entity(Generic[RowT]):
 
     async def update_row(self, access: Access, key: Values, values: Values) -> RowT | None:
         """Apply the update rules and ``values`` to the row at ``key``; ``None`` if none."""
-        await _run(self.hooks.before_update, access, ({**values, **key},))
+        await self._before(self.hooks.before_update, access, ({**values, **key},))
         prepared = self._prepared(access.conn.dialect, "update", *self._value_names(values))
         with domain_errors(self.label, dict(key)):
             rows = await run(access.conn, prepared, {**_values(values), **bound(key)})
@@ -375,7 +394,7 @@ class Entity(Generic[RowT]):
 
     async def upsert_row(self, access: Access, values: Values) -> RowT:
         """Apply the upsert rules; insert ``values`` or replace the row with the same key."""
-        await _run(self.hooks.before_upsert, access, (values,))
+        await self._before(self.hooks.before_upsert, access, (values,))
         prepared = self._prepared(access.conn.dialect, "upsert", *self._value_names(values))
         with domain_errors(self.label, self.key_of(values)):
             rows = await run(access.conn, prepared, _values(values))
@@ -385,7 +404,7 @@ class Entity(Generic[RowT]):
         """Apply the upsert rules; insert or replace many full rows in one statement."""
         if not rows:
             return
-        await _run(self.hooks.before_upsert, access, rows)
+        await self._before(self.hooks.before_upsert, access, rows)
         stmt = self._upsert_statement(access.conn.dialect.name, returning=False)
         with domain_errors(self.label, {}):
             await access.conn.execute(stmt, [dict(r) for r in rows])
@@ -398,9 +417,9 @@ class Entity(Generic[RowT]):
         if not inserted and not updated:
             return
         if inserted:
-            await _run(self.hooks.before_insert, access, inserted)
+            await self._before(self.hooks.before_insert, access, inserted)
         if updated:
-            await _run(self.hooks.before_update, access, updated)
+            await self._before(self.hooks.before_update, access, updated)
         stmt = self._upsert_statement(access.conn.dialect.name, returning=False)
         with domain_errors(self.label, {}):
             await access.conn.execute(stmt, [dict(r) for r in (*inserted, *updated)])
@@ -408,7 +427,7 @@ class Entity(Generic[RowT]):
     async def insert_if_absent(self, access: Access, values: Values) -> bool:
         """Apply the insert rules; insert ``values`` unless a row with its key exists
         (atomic under concurrency). Whether it inserted."""
-        await _run(self.hooks.before_insert, access, (values,))
+        await self._before(self.hooks.before_insert, access, (values,))
         stmt = self._insert_missing_statement(access.conn.dialect.name)
         with domain_errors(self.label, self.key_of(values)):
             result = await access.conn.execute(stmt, dict(values))
@@ -418,7 +437,7 @@ class Entity(Generic[RowT]):
         """Apply the insert rules; insert many full rows in one statement."""
         if not rows:
             return
-        await _run(self.hooks.before_insert, access, rows)
+        await self._before(self.hooks.before_insert, access, rows)
         with domain_errors(self.label, {}):
             await access.conn.execute(self._bulk_insert_stmt, [dict(r) for r in rows])
 
@@ -426,7 +445,7 @@ class Entity(Generic[RowT]):
         """Apply the delete rules; delete the rows at these full keys."""
         if not keys:
             return 0
-        await _run(self.hooks.before_delete, access, keys)
+        await self._before(self.hooks.before_delete, access, keys, deletes=True)
         with domain_errors(self.label, dict(keys[0]) if len(keys) == 1 else {}):
             result = await access.conn.execute(self._delete_stmt, [bound(k) for k in keys])
         return int(result.rowcount)
@@ -443,9 +462,27 @@ class Entity(Generic[RowT]):
             found = await access.conn.execute(keys_stmt)
             keys = [dict(r) for r in found.mappings()]
             await _run(self.hooks.before_delete, access, keys)
+        self._record(access, deletes=True)
         with domain_errors(self.label, dict(prefix)):
             result = await access.conn.execute(delete(self.table).where(condition))
         return int(result.rowcount)
+
+    def _record(self, access: Access, *, deletes: bool = False) -> None:
+        # Tell the unit which tables it writes: its commit reads their recorded rows
+        # in the same round trip as the look for what was recorded.
+        tables = _cascaded(self.table) if deletes else ()
+        access.unit.wrote(access.target, self.table.name, *tables)
+
+    async def _before(
+        self,
+        hooks: list[RowsHook],
+        access: Access,
+        rows: Sequence[Values],
+        *,
+        deletes: bool = False,
+    ) -> None:
+        self._record(access, deletes=deletes)
+        await _run(hooks, access, rows)
 
     def _value_names(self, values: Values) -> tuple[str, ...]:
         unknown = set(values) - self._columns

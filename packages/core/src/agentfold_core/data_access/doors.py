@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentfold_core.data_access.scope_keys import Target, resolve
 from agentfold_core.db.engine import Database
 from agentfold_core.errors import ValidationFailed
-from agentfold_core.scopes import TenantScope
+from agentfold_core.scopes import ProjectScope, TenantScope
 from agentfold_core.versioning.commit import commit_changes
 
 Hook = Callable[["Unit"], Awaitable[None]]
@@ -87,6 +87,7 @@ class Unit:
         "targets",
         "tenant_id",
         "writes",
+        "written",
     )
 
     def __init__(
@@ -108,6 +109,9 @@ class Unit:
         self._checks: list[Hook] = []
         self._hooks: list[Hook] = []
         self._described: list[str] = []
+        # The tables the unit's writes went to, by (project, branch): what its commit
+        # expects to find recorded (a forecast; the commit checks it).
+        self.written: dict[tuple[str, str], set[str]] = {}
         # Commits made by the unit (manage database), once it has finished.
         self.commits: list[str] = []
 
@@ -118,6 +122,12 @@ class Unit:
     def before_commit(self, hook: Hook) -> None:
         """Run ``hook`` inside the transaction, after the deferred checks."""
         self._hooks.append(hook)
+
+    def wrote(self, target: Target, *tables: str) -> None:
+        """Note that the unit writes ``tables`` at ``target`` (project-level targets)."""
+        scope = target.scope
+        if isinstance(scope, ProjectScope):
+            self.written.setdefault((scope.project_id, target.branch), set()).update(tables)
 
     async def enter(self, scope: TenantScope) -> Target:
         """Resolve ``scope`` for this unit, which never crosses tenants."""
@@ -157,7 +167,11 @@ class Unit:
         if self.database.role == "manage":
             # Every manage transaction commits what it changed, in the same transaction.
             self.commits = await commit_changes(
-                self.conn, self.tenant_id, message=self.commit_message(), author=self.author
+                self.conn,
+                self.tenant_id,
+                message=self.commit_message(),
+                author=self.author,
+                expected=self.written,
             )
         for listener in _listeners(self.database):
             await listener.before_commit(self)

@@ -140,8 +140,8 @@ async def run_many(
     conn: AsyncConnection, work: Sequence[tuple[Prepared, Mapping[str, Any]]]
 ) -> list[list[Any]]:
     """Execute several statements in order and return each one's rows: on SQLite in one
-    thread hop. Each statement starts after the one before has finished (a lock taken
-    by one holds for the next)."""
+    thread hop, on PostgreSQL pipelined from three statements on. Each statement starts
+    after the one before has finished (a lock taken by one holds for the next)."""
     sync = conn.sync_connection
     if sync is None:
         raise exc.InvalidRequestError("the connection is not started")
@@ -161,8 +161,10 @@ async def run_many(
                 bound,
             )
             return fetched
-        # On PostgreSQL one statement after the other: measured faster on a local server
-        # than pipeline mode, whose set-up costs more than the round trips it saves.
+        if len(bound) >= _PIPELINE_FROM:
+            return await _fetch_pipelined(driver, bound)
+        # A statement or two one after the other: pipeline mode's set-up costs more
+        # than the round trip it saves (measured on a local server).
         results = []
         async with driver.cursor() as cursor:
             for prepared, parameters in bound:
@@ -171,6 +173,28 @@ async def run_many(
         return results
     except Exception as error:
         raise await _wrapped(conn, bound[0][0], None, error) from error
+
+
+# From three statements on, PostgreSQL's pipeline mode pays (about 110 µs per further
+# statement against 235 µs one after the other, on a shared 2-core machine).
+_PIPELINE_FROM = 3
+
+
+async def _fetch_pipelined(driver: Any, bound: Sequence[tuple[Prepared, Any]]) -> list[list[Any]]:
+    # psycopg's pipeline mode: every statement sent, then one sync; the server still
+    # runs them in order, so a lock taken by one holds for the next.
+    cursors = []
+    async with driver.pipeline() as pipeline:
+        for prepared, parameters in bound:
+            cursor = driver.cursor()
+            await cursor.execute(prepared.sql, parameters)
+            cursors.append(cursor)
+        await pipeline.sync()
+        results = []
+        for cursor, (prepared, _) in zip(cursors, bound, strict=True):
+            results.append(list(await cursor.fetchall()) if prepared.columns else [])
+            await cursor.close()
+    return results
 
 
 def _fetch_in_thread(connection: Any, work: Sequence[tuple[Prepared, Any]]) -> list[list[Any]]:

@@ -35,7 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentfold_core.db.integrity import classify
 from agentfold_core.errors import Conflict
 from agentfold_core.versioning.commit import Branch, Key, recorded
-from agentfold_core.versioning.diff import Row, load_images
+from agentfold_core.versioning.diff import Row
+from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import (
     SEPARATOR,
     VersionedTable,

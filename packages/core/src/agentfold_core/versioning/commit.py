@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -417,6 +417,28 @@ def commit_batch(
     return batch
 
 
+Fetched = tuple[list[Any], dict[str, list[Any]]]  # a branch's locked head, its recorded rows
+
+
+def _branch_reads(
+    dialect: Dialect, branch: Branch, tables: Sequence[str]
+) -> list[tuple[Prepared, Mapping[str, Any]]]:
+    # The lock, then the parent and the recorded rows of each table: each statement
+    # starts once the one before, the lock, has finished.
+    s = _statements(dialect)
+    params = branch.params()
+    return [
+        (s["lock"], params),
+        (s["parent"], params),
+        *((_recorded(dialect, t), params) for t in tables),
+    ]
+
+
+def _fetched(tables: Sequence[str], answer: Sequence[list[Any]]) -> Fetched:
+    _, locked, *rows = answer
+    return locked, dict(zip(tables, rows, strict=True))
+
+
 def _branch_steps(
     dialect: Dialect,
     branch: Branch,
@@ -424,24 +446,28 @@ def _branch_steps(
     message: str,
     author: str,
     tables: Sequence[str] | None,
+    fetched: Fetched | None = None,
 ) -> Steps[str | None]:
     # Commit what changed on ``branch`` since its head (None when nothing did), as a
-    # conversation without I/O: the lock, then the parent and the recorded rows of each
-    # table (each statement starts once the one before, the lock, has finished), then
-    # one batch of writes.
+    # conversation without I/O: the reads (unless already ``fetched``, with the
+    # recorded rows of some tables), then one batch of writes.
     s = _statements(dialect)
     params = branch.params()
     if tables is None:
         listed = yield Fetch([(s["tables"], params)])
         tables = sorted(str(t) for (t,) in (listed or [[]])[0])
-    reads = [(_recorded(dialect, t), params) for t in tables]
-    answer = yield Fetch([(s["lock"], params), (s["parent"], params), *reads])
-    _, locked, *rows = answer or []
+    if fetched is None:
+        fetched = _fetched(tables, (yield Fetch(_branch_reads(dialect, branch, tables))) or [])
+    locked, rows = fetched
+    missing = [t for t in tables if t not in rows]
+    if missing:
+        more = yield Fetch([(_recorded(dialect, t), params) for t in missing])
+        rows = {**rows, **dict(zip(missing, more or [], strict=True))}
     parent = None
     if locked:
         head, generation, depth = locked[0]
         parent = (str(head), int(generation), int(depth))
-    found = _changes(dialect, list(tables), rows)
+    found = _changes(dialect, list(tables), [rows[t] for t in tables])
     if found is None:
         return None
     if parent is None:
@@ -484,20 +510,47 @@ async def commit_branch(
 
 
 def _commit_steps(
-    dialect: Dialect, tenant_id: str | None, *, message: str, author: str
+    dialect: Dialect,
+    tenant_id: str | None,
+    *,
+    message: str,
+    author: str,
+    expected: Mapping[tuple[str, str], Collection[str]],
 ) -> Steps[list[str]]:
     s = _statements(dialect)
+    # The branches and tables the unit expects to have written are locked and read
+    # with the look for what was recorded: one step (one round trip on PostgreSQL)
+    # when the forecast holds; what it missed is read after.
+    by_name = versioned_by_name()
+    forecast = [
+        (Branch(tenant_id, project, name), sorted(t for t in tables if t in by_name))
+        for (project, name), tables in sorted(expected.items())
+        if tenant_id is not None
+    ]
+    reads = [r for branch, tables in forecast for r in _branch_reads(dialect, branch, tables)]
+    look: tuple[Prepared, Mapping[str, Any]]
     if tenant_id is None:
-        answer = yield Fetch([(s["touched"], {})])
+        look = (s["touched"], {})
     else:
-        answer = yield Fetch([(s["touched_in_tenant"], {"k_tenant": tenant_id})])
+        look = (s["touched_in_tenant"], {"k_tenant": tenant_id})
+    answer = (yield Fetch([*reads, look])) or []
+    fetched: dict[Branch, Fetched] = {}
+    at = 0
+    for branch, tables in forecast:
+        fetched[branch] = _fetched(tables, answer[at : at + 2 + len(tables)])
+        at += 2 + len(tables)
     touched: dict[Branch, list[str]] = {}
-    for tenant, project, name, table in (answer or [[]])[0]:
+    for tenant, project, name, table in answer[-1]:
         touched.setdefault(Branch(str(tenant), str(project), str(name)), []).append(str(table))
     made = []
     for branch, tables in touched.items():
         commit_id = yield from _branch_steps(
-            dialect, branch, message=message, author=author, tables=tables
+            dialect,
+            branch,
+            message=message,
+            author=author,
+            tables=tables,
+            fetched=fetched.get(branch),
         )
         if commit_id is not None:
             made.append(commit_id)
@@ -505,10 +558,17 @@ def _commit_steps(
 
 
 async def commit_changes(
-    conn: AsyncConnection, tenant_id: str | None, *, message: str | None, author: str | None
+    conn: AsyncConnection,
+    tenant_id: str | None,
+    *,
+    message: str | None,
+    author: str | None,
+    expected: Mapping[tuple[str, str], Collection[str]] | None = None,
 ) -> list[str]:
     """Commit every branch this transaction changed (of its tenant, when the unit was
     confined to one; every branch it wrote when it ran raw SQL only); the commit ids.
+    ``expected``: the tables the unit wrote by (project, branch), read in the same step
+    as the look for what was recorded.
 
     On SQLite the whole conversation runs in one thread hop."""
     steps = _commit_steps(
@@ -516,5 +576,6 @@ async def commit_changes(
         tenant_id,
         message=message or "Update configuration",
         author=author or current_author(),
+        expected=expected or {},
     )
     return await drive(conn, steps)

@@ -9,24 +9,23 @@ serve apply and merge as well.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.doors import Db, reading
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope
 from agentfold_core.versioning.commit import Branch, Key
 from agentfold_core.versioning.history import manifest_at, resolve_ref
+from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name
-from agentfold_core.versioning.tables import heads, images
+from agentfold_core.versioning.tables import heads
 
 Row = dict[str, Any]
 Manifest = dict[Key, str]
-_CHUNK = 500
 
 
 class ColumnChange(BaseModel):
@@ -68,31 +67,44 @@ class Diff(BaseModel):
 # --------------------------------------------------------------------------- helpers
 
 
-async def load_images(
-    conn: AsyncConnection, tenant_id: str, project_id: str, hashes: Iterable[str | None]
-) -> dict[str, Row]:
-    """The decoded row images named by ``hashes`` (absent hashes are skipped)."""
-    wanted = sorted({h for h in hashes if h})
-    found: dict[str, Row] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        rows = await conn.execute(
-            select(images.c.hash, images.c.data).where(
-                images.c.tenant_id == tenant_id,
-                images.c.project_id == project_id,
-                images.c.hash.in_(chunk),
-            )
-        )
-        found.update({str(h): json.loads(d) for h, d in rows.all()})
-    return found
-
-
 async def head_manifest(conn: AsyncConnection, branch: Branch) -> Manifest:
     """``{(table, row key): row hash}`` of the branch's head commit."""
     rows = await conn.execute(
         select(heads.c.table_name, heads.c.row_key, heads.c.row_hash).where(branch.where(heads))
     )
     return {(str(t), str(k)): str(h) for t, k, h in rows.all()}
+
+
+async def head_difference(
+    conn: AsyncConnection, before: Branch, after: Branch
+) -> tuple[Manifest, Manifest]:
+    """The entries of two branches' head manifests that differ (each side's part),
+    compared in the database: only the difference travels."""
+
+    # One index range over both branches, grouped by key: linear whatever the plan.
+    def side(branch: Branch) -> Any:
+        return func.max(case((heads.c.branch == branch.name, heads.c.row_hash)))
+
+    old_hash, new_hash = side(before).label("old"), side(after).label("new")
+    stmt = (
+        select(heads.c.table_name, heads.c.row_key, old_hash, new_hash)
+        .where(
+            heads.c.tenant_id == before.tenant_id,
+            heads.c.project_id == before.project_id,
+            heads.c.branch.in_([before.name, after.name]),
+        )
+        .group_by(heads.c.table_name, heads.c.row_key)
+        .having(side(before).is_distinct_from(side(after)))
+    )
+    old: Manifest = {}
+    new: Manifest = {}
+    for table, row_key, old_value, new_value in await conn.execute(stmt):
+        key = (str(table), str(row_key))
+        if old_value is not None:
+            old[key] = str(old_value)
+        if new_value is not None:
+            new[key] = str(new_value)
+    return old, new
 
 
 def row_image(versioned: VersionedTable, data: Mapping[str, Any]) -> tuple[str, str]:
@@ -171,12 +183,20 @@ def diff(manage: Db) -> Callable[..., Awaitable[Diff]]:
             conn = access.conn
             source = await resolve_ref(conn, tenant, project, from_ref)
             target = await resolve_ref(conn, tenant, project, to_ref or scopes.ref)
-            before = await manifest_at(conn, tenant, project, source.commit_id)
-            after = (
-                before
-                if target.commit_id == source.commit_id
-                else await manifest_at(conn, tenant, project, target.commit_id)
-            )
+            if source.branch is not None and target.branch is not None:
+                # Two branch heads: only the entries that differ are read.
+                before, after = await head_difference(
+                    conn,
+                    Branch(tenant, project, source.branch),
+                    Branch(tenant, project, target.branch),
+                )
+            else:
+                before = await manifest_at(conn, tenant, project, source.commit_id)
+                after = (
+                    before
+                    if target.commit_id == source.commit_id
+                    else await manifest_at(conn, tenant, project, target.commit_id)
+                )
             return await diff_manifests(
                 conn,
                 tenant,

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Integer, and_, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import CTE
 
 from agentfold_core.errors import NotFound
 from agentfold_core.versioning.commit import Key
@@ -119,6 +121,24 @@ async def _walk_back(
     return None if value is None else str(value)
 
 
+def snapshot_chain(tenant_id: Any, project_id: Any, commit_id: Any) -> CTE:
+    """The first-parent chain from ``commit_id`` back to the nearest snapshot (or the
+    root), each commit with ``step`` (0 for ``commit_id``); values or bound
+    parameters."""
+    c = commits
+    c_project = and_(c.c.tenant_id == tenant_id, c.c.project_id == project_id)
+    chain = (
+        select(c.c.id, c.c.parent_id, c.c.snapshot, cast(literal(0), Integer).label("step"))
+        .where(c_project, c.c.id == commit_id)
+        .cte("chain", recursive=True)
+    )
+    return chain.union_all(
+        select(c.c.id, c.c.parent_id, c.c.snapshot, cast(chain.c.step + 1, Integer))
+        .join(chain, c.c.id == chain.c.parent_id)
+        .where(c_project, chain.c.snapshot.is_(False))
+    )
+
+
 async def manifest_at(
     conn: AsyncConnection, tenant_id: str, project_id: str, commit_id: str
 ) -> dict[Key, str]:
@@ -143,18 +163,7 @@ async def manifest_at(
             )
         )
         return {(str(t), str(k)): str(h) for t, k, h in rows.all()}
-    c = commits
-    c_project = and_(c.c.tenant_id == tenant_id, c.c.project_id == project_id)
-    chain = (
-        select(c.c.id, c.c.parent_id, c.c.snapshot, cast(literal(0), Integer).label("step"))
-        .where(c_project, c.c.id == commit_id)
-        .cte("chain", recursive=True)
-    )
-    chain = chain.union_all(
-        select(c.c.id, c.c.parent_id, c.c.snapshot, cast(chain.c.step + 1, Integer))
-        .join(chain, c.c.id == chain.c.parent_id)
-        .where(c_project, chain.c.snapshot.is_(False))
-    )
+    chain = snapshot_chain(tenant_id, project_id, commit_id)
     links = (await conn.execute(select(chain.c.id, chain.c.snapshot, chain.c.step))).all()
     if not links:
         raise _not_found(project_id, commit_id)

@@ -9,7 +9,6 @@ project (a tag's copy comes back on its next read).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Table, delete, func, insert, select, update
@@ -18,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentfold_core.db.types import utcnow
 from agentfold_core.versioning.commit import Branch, Key
 from agentfold_core.versioning.history import manifest_at
+from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import versioned_by_name, versioned_tables
-from agentfold_core.versioning.tables import branches, dirty, heads, images
+from agentfold_core.versioning.tables import branches, dirty, heads
 
 KEEP_MATERIALISED = 16
 INTERNAL_PREFIX = "~"
@@ -38,18 +38,7 @@ async def write_manifest(
     by_table: dict[str, list[tuple[str, str]]] = {}
     for (table, row_key), row_hash in manifest.items():
         by_table.setdefault(table, []).append((row_key, row_hash))
-    wanted = sorted(set(manifest.values()))
-    data: dict[str, Any] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        found = await conn.execute(
-            select(images.c.hash, images.c.data).where(
-                images.c.tenant_id == target.tenant_id,
-                images.c.project_id == target.project_id,
-                images.c.hash.in_(chunk),
-            )
-        )
-        data.update({str(h): json.loads(d) for h, d in found.all()})
+    data = await load_images(conn, target.tenant_id, target.project_id, manifest.values())
     by_name = versioned_by_name()
     for versioned in versioned_tables():
         entries = by_table.get(versioned.name)

@@ -69,11 +69,11 @@ from agentfold_core.versioning.diff import (
     Manifest,
     Row,
     head_manifest,
-    load_images,
     row_image,
     versioned_table,
 )
 from agentfold_core.versioning.history import manifest_at, resolve_ref
+from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import SEPARATOR
 from agentfold_core.versioning.tables import HASH_LENGTH, changes, commits
 

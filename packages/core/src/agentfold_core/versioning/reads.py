@@ -49,15 +49,22 @@ async def read_at_ref(
     empty: Callable[[T], bool],
     *,
     snapshot: bool = False,
+    past: Callable[[AsyncConnection, str], Awaitable[T]] | None = None,
 ) -> T:
-    """Run ``read`` at ``scope.ref`` (a branch, tag, commit id or prefix, ``~N``, ``^``)."""
+    """Run ``read`` at ``scope.ref`` (a branch, tag, commit id or prefix, ``~N``, ``^``).
+
+    ``past`` reads a commit that is not a branch head from its row images (given the
+    connection and the commit id), instead of ``read`` on a materialised copy."""
     if is_branch_name(scope.ref):
         async with reading(db, scope, snapshot=snapshot) as access:
             result = await read(access)
             if not empty(result) or await _is_branch_or_no_project(access.conn, scope):
                 return result
-    async with reading(db, scope.at(_ANY_BRANCH)) as access:
+    # With ``past`` the ref is read where it is resolved: one state for both.
+    async with reading(db, scope.at(_ANY_BRANCH), snapshot=past is not None) as access:
         resolved = await resolve_ref(access.conn, scope.tenant_id, scope.project_id, scope.ref)
+        if resolved.branch is None and past is not None:
+            return await past(access.conn, resolved.commit_id)
     if resolved.branch is not None:
         async with reading(db, scope.at(resolved.branch), snapshot=snapshot) as access:
             return await read(access)

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ColumnElement, DateTime, Table, and_
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from agentfold_core.db.base import INTERNAL, manage_metadata
 from agentfold_core.db.types import UTCDateTime
@@ -39,6 +40,9 @@ class VersionedTable:
     timestamps: frozenset[str]
     booleans: frozenset[str]
     json_columns: frozenset[str]
+    # The scalar default of each data column that has one (what a row written without
+    # the column holds: an image from before the column existed).
+    defaults: tuple[tuple[str, Any], ...] = ()
 
     @property
     def name(self) -> str:
@@ -124,7 +128,12 @@ def versioned(table: Table) -> VersionedTable | None:
     stamps = frozenset(c.name for c in table.columns if isinstance(c.type, DateTime | UTCDateTime))
     flags = frozenset(c.name for c in table.columns if isinstance(c.type, Boolean))
     documents = frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
-    return VersionedTable(table, project_column, key, data, stamps, flags, documents)
+    defaults = tuple(
+        (c.name, c.default.arg)
+        for c in table.columns
+        if c.name in data and isinstance(c.default, ScalarElementColumnDefault)
+    )
+    return VersionedTable(table, project_column, key, data, stamps, flags, documents, defaults)
 
 
 @cache

@@ -23,11 +23,13 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.documents.models import document_fields
 from agentfold_core.data_access.documents.tree import AGENT_NODE, PROJECT_NODE, Node
 from agentfold_core.data_access.doors import Access, Db
 from agentfold_core.scopes import AgentScope, ProjectScope
+from agentfold_core.versioning.past_rows import rows_at
 from agentfold_core.versioning.reads import read_at_ref
 
 Document = dict[str, Any]
@@ -138,6 +140,26 @@ async def read_rows(access: Access, root: Node, root_id: str) -> Rows:
     return rows
 
 
+async def past_rows(
+    conn: AsyncConnection, scope: ProjectScope, commit_id: str, root: Node, root_id: str
+) -> Rows:
+    """What ``read_rows`` finds under ``root`` at a past commit (with every column),
+    decoded from the commit's row images: nothing materialised."""
+    nodes = root.walk()
+    tables = {node.entity.table.name for node in nodes}
+    found = await rows_at(conn, scope.tenant_id, scope.project_id, commit_id, tables)
+    rows: Rows = {node: defaultdict(list) for node in nodes}
+    for node in nodes:
+        # The root row by its id; under an agent, that agent's rows only (what
+        # ``_tree_query`` selects).
+        column = "id" if node is root else "agent_id" if root is AGENT_NODE else None
+        group, links = rows[node], node.link_columns
+        for row in found[node.entity.table.name]:
+            if column is None or row[column] == root_id:
+                group[tuple(row[c] for c in links)].append(row)
+    return rows
+
+
 def assemble(root: Node, rows: Rows) -> Document | None:
     """The document of ``root`` from its rows (``None`` when the root row is absent)."""
     for node in root.walk():
@@ -148,17 +170,25 @@ def assemble(root: Node, rows: Rows) -> Document | None:
 
 
 def _object(node: Node, row: Mapping[str, Any], path: tuple[Any, ...], rows: Rows) -> Document:
-    obj: Document = {f: row[f] for f in document_fields(node)}
+    fields, children = _shape(node)
+    obj: Document = {f: row[f] for f in fields}
     child_path = (*path, row["id"])
-    for child in node.children:
+    for child, key, linked, keyed in children:
         # Project-level children (no link columns) hang off the project itself.
-        key = child_path if child.link_columns else ()
-        children = rows.get(child, {}).get(key, [])
-        if child.keyed:
-            obj[child.key] = {r["id"]: _object(child, r, key, rows) for r in children}
+        at = child_path if linked else ()
+        found = rows.get(child, {}).get(at, [])
+        if keyed:
+            obj[key] = {r["id"]: _object(child, r, at, rows) for r in found}
         else:
-            obj[child.key] = [_object(child, r, key, rows) for r in children]
+            obj[key] = [_object(child, r, at, rows) for r in found]
     return obj
+
+
+@cache
+def _shape(node: Node) -> tuple[tuple[str, ...], tuple[tuple[Node, str, bool, bool], ...]]:
+    # What ``_object`` looks up for every row, worked out once per node.
+    children = tuple((c, c.key, bool(c.link_columns), c.keyed) for c in node.children)
+    return document_fields(node), children
 
 
 def get_full_project(manage: Db) -> Callable[..., Awaitable[Document | None]]:
@@ -168,7 +198,11 @@ def get_full_project(manage: Db) -> Callable[..., Awaitable[Document | None]]:
         async def read(access: Access) -> Document | None:
             return assemble(PROJECT_NODE, await read_rows(access, PROJECT_NODE, scopes.project_id))
 
-        return await read_at_ref(manage, scopes, read, _is_none)
+        async def past(conn: AsyncConnection, commit_id: str) -> Document | None:
+            rows = await past_rows(conn, scopes, commit_id, PROJECT_NODE, scopes.project_id)
+            return assemble(PROJECT_NODE, rows)
+
+        return await read_at_ref(manage, scopes, read, _is_none, past=past)
 
     return _get
 
@@ -180,7 +214,11 @@ def get_full_agent(manage: Db) -> Callable[..., Awaitable[Document | None]]:
         async def read(access: Access) -> Document | None:
             return assemble(AGENT_NODE, await read_rows(access, AGENT_NODE, scopes.agent_id))
 
-        return await read_at_ref(manage, scopes, read, _is_none)
+        async def past(conn: AsyncConnection, commit_id: str) -> Document | None:
+            rows = await past_rows(conn, scopes, commit_id, AGENT_NODE, scopes.agent_id)
+            return assemble(AGENT_NODE, rows)
+
+        return await read_at_ref(manage, scopes, read, _is_none, past=past)
 
     return _get
 
