@@ -21,6 +21,7 @@ from agentfold_core.data_access.runtime.credits import (
     list_credit_ledger_entries,
 )
 from agentfold_core.data_access.runtime.tenants import create_tenant
+from agentfold_core.db.engine import Database, create_database
 from agentfold_core.errors import (
     Conflict,
     InsufficientCredits,
@@ -29,6 +30,7 @@ from agentfold_core.errors import (
 )
 from agentfold_core.pagination import MAX_LIMIT
 from agentfold_core.scopes import ProjectScope, TenantScope
+from agentfold_core.settings import DatabaseSettings
 from tests.conftest import Ids
 from tests.integration.test_runs import project
 from tests.support.databases import TestDatabases
@@ -341,7 +343,21 @@ async def test_principals_are_apart(databases: TestDatabases, ids: Ids) -> None:
 
 async def test_concurrent_consumers_never_overspend(databases: TestDatabases) -> None:
     scope = await tenant(databases)
-    runtime = databases.runtime
+    # Its own small pool: the consumers queue for five connections (the database server
+    # is shared), so they still contend for the principal's locks in the database.
+    runtime = create_database(
+        databases.runtime_url, "runtime", DatabaseSettings(pool_size=5, max_overflow=0)
+    )
+    try:
+        await consume_concurrently(databases, runtime, scope)
+    finally:
+        await runtime.dispose()
+
+
+async def consume_concurrently(
+    databases: TestDatabases, runtime: Database, scope: TenantScope
+) -> None:
+    """50 consumers of one principal at once, ten of them twice."""
     grants = [
         await grant_credits(runtime)(scopes=scope, operation_id=f"g{n}", amount=amount, at=T0)
         for n, amount in enumerate(("60", "40"))
