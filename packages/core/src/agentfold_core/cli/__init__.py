@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
-from agentfold_core.cli import db, vc
+from agentfold_core.cli import db, runs, vc
 from agentfold_core.errors import AgentfoldError
 
 PLUGIN_GROUP = "agentfold.commands"
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     db.add_parser(groups)
     vc.add_parser(groups)
+    runs.add_parser(groups)
     # Installed packages add their own commands (agentfold-api adds ``serve``), so core
     # never imports them.
     for plugin in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
