@@ -1,5 +1,5 @@
-"""``agentfold runs stuck|sweep``: what they print, what they change, and one-line
-errors."""
+"""``agentfold runs stuck|sweep`` and ``agentfold maintenance retention``: what they
+print, what they change, and one-line errors."""
 
 from __future__ import annotations
 
@@ -94,6 +94,24 @@ def test_stuck_lists_and_sweep_fails(
     assert "Traceback" not in bad.err
 
 
+def test_retention_reports_what_it_removed(
+    databases: TestDatabases,
+    project_runs: ProjectScope,
+    agentfold: Callable[[TestDatabases | None], Agentfold],
+) -> None:
+    run = agentfold(databases)
+    result = run("maintenance", "retention", "--tenant", project_runs.tenant_id)
+    assert result.status == 0, result.err
+    assert result.out.splitlines() == [
+        f"{project_runs.tenant_id}/{project_runs.project_id}: removed 1 agent_runs",
+        "removed 1 agent_runs",
+    ]
+    assert _status(databases, project_runs, "old") is None
+    assert _status(databases, project_runs, "alive") == "running"
+    again = run("maintenance", "retention", "--tenant", project_runs.tenant_id)
+    assert again.out.splitlines() == ["nothing to remove"]
+
+
 def test_commands_on_a_database_without_schema_fail_in_one_line(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -101,7 +119,7 @@ def test_commands_on_a_database_without_schema_fail_in_one_line(
 ) -> None:
     monkeypatch.setenv("AGENTFOLD_RUNTIME_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/r.db")
     run = agentfold(None)
-    for argv in (("runs", "stuck"), ("runs", "sweep")):
+    for argv in (("runs", "stuck"), ("runs", "sweep"), ("maintenance", "retention")):
         result = run(*argv)
         assert result.status == 1, argv
         assert result.err.startswith("agentfold: error: the runtime database is not ready")
