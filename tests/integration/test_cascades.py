@@ -56,9 +56,12 @@ from tests.support.samples import (
     PEER_AGENT,
     PEER_SUB_AGENT,
     PEER_TASK,
+    RUN,
     SKILL,
+    STEP,
     TASK,
     TOOL,
+    TOOL_CALL,
 )
 
 
@@ -257,6 +260,17 @@ REFERENCES = [
         ],
     ),
     Reference("peer_task", [("task_relations", {"child_task_id": PEER_TASK})]),
+    Reference(
+        "run",
+        [
+            ("agent_runs", {"parent_run_id": RUN}),
+            ("agent_steps", {"run_id": RUN}),
+            ("llm_calls", {"run_id": RUN}),
+            ("tool_calls", {"run_id": RUN}),
+        ],
+    ),
+    Reference("step", [("llm_calls", {"step_id": STEP}), ("tool_calls", {"step_id": STEP})]),
+    Reference("tool_call", [("tool_calls", {"parent_call_id": TOOL_CALL})]),
 ]
 
 # Covered by the sub-agent test above; owners of scopes are covered by their own tests.
@@ -437,7 +451,8 @@ async def test_delete_project_removes_runtime_and_manage_rows_of_every_branch(
         await graph.populate(ctx, manage_entities())
     for ctx in (project, neighbour):
         await graph.populate(ctx, runtime_entities())
-    # API keys are tenant rows: the sample made one for the first project only.
+    # API keys and credit rows are tenant rows bound to a project: the samples made one
+    # for the first project only.
     api_keys = entity_for("api_keys")
     key_sample = sample_for(api_keys)
     await graph.add(
@@ -446,6 +461,11 @@ async def test_delete_project_removes_runtime_and_manage_rows_of_every_branch(
         {**neighbour.fill(key_sample.create), "id": "neighbour-key"},
         {**key_sample.secret, "public_id": "pub-nb"},
     )
+    for table in ("credit_grants", "credit_ledger"):
+        entity = entity_for(table)
+        payload = neighbour.fill(sample_for(entity).create)
+        unique = {"id": f"neighbour-{table}", "operation_id": f"neighbour-{table}"}
+        await graph.add(entity, TenantScope(ids.tenant), {**payload, **unique})
     gone = [
         ("projects", {"tenant_id": ids.tenant, "id": ids.project}),
         ("project_metadata", {"tenant_id": ids.tenant, "id": ids.project}),

@@ -94,6 +94,15 @@ NOT_EXPORTED = {
     ("tenants", "list"): "a tenant scope addresses exactly one tenant",
     ("api_keys", "create"): CREATED_ELSEWHERE["api_keys"],
     ("api_keys", "upsert"): CREATED_ELSEWHERE["api_keys"],
+    ("agent_runs", "update"): "runs change through heartbeat and finish_run",
+    ("agent_runs", "upsert"): "a run's ancestors are derived once, by start_run",
+    ("llm_calls", "update"): "the call log is append-only",
+    ("llm_calls", "upsert"): "the call log is append-only",
+    **{
+        (table, op): "credits change only through grant_credits and consume_credits"
+        for table in ("credit_grants", "credit_ledger")
+        for op in ("create", "update", "upsert", "delete")
+    },
 }
 
 

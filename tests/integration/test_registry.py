@@ -47,7 +47,8 @@ def _entity_definitions() -> dict[int, list[tuple[ModuleType, str]]]:
                 if not (
                     isinstance(value, ast.Call)
                     and isinstance(value.func, ast.Name)
-                    and value.func.id == "Entity"
+                    # Entity, or a subclass specialising it (RunEntity)
+                    and value.func.id.endswith("Entity")
                 ):
                     continue
                 for target in targets:

@@ -79,7 +79,7 @@ async def test_upgrade_maps_old_roles_without_widening_any_key(empty: TestDataba
     await _at_0001_with_old_keys(runtime)
     assert await _schema(runtime) == (False, set())
 
-    await upgrade(runtime)
+    await upgrade(runtime, "0002")
     assert await _roles(runtime) == {
         "run": ("runner", "p", None),
         "run-agent": ("runner", "p", "a"),

@@ -18,7 +18,7 @@ from agentfold_core.migrations import (
     verify_schema,
 )
 from tests.migrations.conftest import Agentfold
-from tests.migrations.test_cli import RUNTIME_0002
+from tests.migrations.test_cli import RUNTIME_0002, RUNTIME_0003
 from tests.support.databases import TestDatabases
 
 
@@ -75,10 +75,12 @@ async def test_verify_reports_revisions_not_applied(empty: TestDatabases) -> Non
     assert report.missing_revisions == (
         ("0001", "initial schema"),
         ("0002", RUNTIME_0002),
+        ("0003", RUNTIME_0003),
     )
     assert "tenants" in report.missing_tables
     assert (
-        f"revisions not applied: 0001 (initial schema), 0002 ({RUNTIME_0002})" in report.problems()
+        "revisions not applied: 0001 (initial schema), "
+        f"0002 ({RUNTIME_0002}), 0003 ({RUNTIME_0003})" in report.problems()
     )
     assert report.fix_command == "agentfold db upgrade --db runtime"
     # Read-only: inspecting created nothing.
@@ -94,7 +96,7 @@ async def test_verify_reports_a_revision_unknown_to_this_version(empty: TestData
     assert report.problems() == [
         "the database is at revision 0042, which this version of agentfold does not know"
     ]
-    assert "agentfold db downgrade --db runtime 0002" in report.fix_command
+    assert "agentfold db downgrade --db runtime 0003" in report.fix_command
 
 
 async def test_verify_does_not_create_a_missing_sqlite_file(tmp_path: Path) -> None:
@@ -124,9 +126,11 @@ def test_cli_verify_names_the_fix(
         "manage: ready (at 0004)",
         "runtime: not ready",
         *(missing_file if empty.backend == "sqlite" else []),
-        f"  - revisions not applied: 0001 (initial schema), 0002 ({RUNTIME_0002})",
-        "  - missing tables: api_keys, context_cache, conversations, events, feedback, "
-        "ledger_artifacts, messages, project_metadata, task_relations, tasks, tenants, "
+        "  - revisions not applied: 0001 (initial schema), "
+        f"0002 ({RUNTIME_0002}), 0003 ({RUNTIME_0003})",
+        "  - missing tables: agent_runs, agent_steps, api_keys, context_cache, conversations, "
+        "credit_grants, credit_ledger, events, feedback, ledger_artifacts, llm_calls, "
+        "messages, project_metadata, task_relations, tasks, tenants, tool_calls, "
         "trigger_invocations",
         "  fix: agentfold db upgrade --db runtime",
     ]

@@ -45,6 +45,11 @@ MESSAGE = "msg-1"
 TASK = "task-1"
 PEER_TASK = "task-2"
 OTHER_BRANCH = "other"
+RUN = "run-1"
+CHILD_RUN = "run-2"
+STEP = "step-1"
+TOOL_CALL = "tool-call-1"
+NESTED_TOOL_CALL = "tool-call-2"
 
 MCP_CONFIG = {"type": "mcp", "mcp": {"server": {"url": "https://mcp.example.com/x"}}}
 
@@ -117,6 +122,29 @@ NODES: dict[str, Node] = {
     "task": Node("tasks", {"id": TASK, "agent_id": Slot.AGENT, "sub_agent_id": SUB_AGENT}),
     "peer_task": Node(
         "tasks", {"id": PEER_TASK, "agent_id": Slot.AGENT, "sub_agent_id": PEER_SUB_AGENT}
+    ),
+    "run": Node("agent_runs", {"id": RUN, "agent_id": Slot.AGENT}),
+    "child_run": Node(
+        "agent_runs",
+        {"id": CHILD_RUN, "agent_id": Slot.AGENT, "parent_run_id": RUN},
+        needs=("run",),
+    ),
+    "step": Node("agent_steps", {"id": STEP, "run_id": RUN, "step_number": 1}, needs=("run",)),
+    "tool_call": Node(
+        "tool_calls",
+        {"id": TOOL_CALL, "run_id": RUN, "kind": "mcp", "name": "outer"},
+        needs=("run",),
+    ),
+    "nested_tool_call": Node(
+        "tool_calls",
+        {
+            "id": NESTED_TOOL_CALL,
+            "run_id": RUN,
+            "kind": "function",
+            "name": "inner",
+            "parent_call_id": TOOL_CALL,
+        },
+        needs=("tool_call",),
     ),
 }
 
@@ -312,7 +340,7 @@ SAMPLES: dict[str, Sample] = {
     "tenants": Sample(create={"name": "Sample tenant"}, update={"name": "Renamed tenant"}),
     "project_metadata": Sample(
         create={"main_branch_name": "main", "created_by": "alice"},
-        update={"created_by": "bob"},
+        update={"created_by": "bob", "retention_run_days": 30, "store_llm_bodies": True},
         needs=("tenant",),
     ),
     "api_keys": Sample(
@@ -423,5 +451,91 @@ SAMPLES: dict[str, Sample] = {
             "ref": {"branch": "main"},
         },
         update={"status": "failed", "error_message": "timeout"},
+    ),
+    "agent_runs": Sample(
+        create={
+            "id": "sample-run",
+            "agent_id": Slot.AGENT,
+            "sub_agent_id": SUB_AGENT,
+            "conversation_id": CONVERSATION,
+            "ref": {"branch": "main", "commit": "abc"},
+            "status": "running",
+            "started_at": "2026-01-01T10:00:00+00:00",
+            "heartbeat_at": "2026-01-01T10:00:05+00:00",
+        },
+        update={"status": "paused"},
+    ),
+    "agent_steps": Sample(
+        create={
+            "id": "sample-step",
+            "run_id": RUN,
+            "step_number": 2,
+            "child_run_ids": [CHILD_RUN],
+            "credits": "1.25",
+            "started_at": "2026-01-01T10:00:01+00:00",
+        },
+        update={"status": "completed", "credits": "2.5"},
+        # A step that spawned a child run and made nested tool calls.
+        needs=("run", "child_run", "nested_tool_call"),
+    ),
+    "llm_calls": Sample(
+        create={
+            "id": "sample-llm-call",
+            "run_id": RUN,
+            "step_id": STEP,
+            "provider": "openai",
+            "model": "gpt-4.1",
+            "input_tokens": 1200,
+            "cache_write_tokens": 100,
+            "cache_read_tokens": 800,
+            "reasoning_tokens": 64,
+            "output_tokens": 300,
+            "cost": "0.004812345",
+            "credits": "4.8",
+            "byok": True,
+            "latency_ms": 950,
+            "ttft_ms": 210,
+        },
+        update={"latency_ms": 990},
+        needs=("step",),
+    ),
+    "tool_calls": Sample(
+        create={
+            "id": "sample-tool-call",
+            "run_id": RUN,
+            "step_id": STEP,
+            "kind": "mcp",
+            "name": "search",
+            "input": {"query": "refund"},
+            "status": "running",
+        },
+        update={"status": "completed", "output": {"hits": 3}, "duration_ms": 42},
+        needs=("step",),
+    ),
+    "credit_grants": Sample(
+        create={
+            "id": "sample-grant",
+            "operation_id": "op-grant-1",
+            "project_id": Slot.PROJECT,
+            "amount": "100",
+            "remaining": "100",
+            "type": "purchase",
+            "priority": 10,
+            "expires_at": "2100-01-01T00:00:00+00:00",
+        },
+        update={"remaining": "40.5"},
+        needs=("project",),
+    ),
+    "credit_ledger": Sample(
+        create={
+            "id": "sample-ledger-entry",
+            "operation_id": "op-consume-1",
+            "kind": "consume",
+            "project_id": Slot.PROJECT,
+            "amount": "3",
+            "allocations": [{"grant_id": "sample-grant", "amount": "-3"}],
+        },
+        update={"properties": {"run_id": "run-9"}},
+        needs=("project",),
     ),
 }

@@ -55,6 +55,9 @@ INDEX_ALLOW_LIST = {
     "ix_api_keys_public_id_lookup": (
         "authentication finds an API key by its public id before the tenant is known"
     ),
+    "ix_agent_runs_status_heartbeat": (
+        "the stuck-run sweep finds stale running runs of every tenant at once"
+    ),
 }
 
 METADATAS = {"manage": manage_metadata, "runtime": runtime_metadata}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import pydantic_core
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 JsonSchema = dict[str, Any]
 JsonObject = dict[str, Any]
@@ -198,3 +200,48 @@ class MessageContent(Content):
 
     text: str | None = None
     parts: list[MessagePart] | None = None
+
+
+class RunFieldError(Content):
+    """One failing field of a run's structured error."""
+
+    field: str = Field(max_length=1024)
+    message: str = Field(max_length=10_000)
+    type: str = Field(default="invalid", max_length=256)
+
+
+class RunError(Content):
+    """Why a run (or a tool call) failed: a stable code, a message, failing fields."""
+
+    code: str = Field(min_length=1, max_length=256)
+    message: str = Field(max_length=10_000)
+    field_errors: list[RunFieldError] | None = None
+
+
+class LedgerAllocation(Content):
+    """The change one credit operation made to one grant's remaining balance
+    (negative: drawn by a consumption; positive: debt repaid by a grant)."""
+
+    grant_id: str = Field(max_length=255)
+    amount: Decimal
+
+
+# Tool inputs and outputs are traces, not storage: a larger value is kept as a preview.
+TOOL_PAYLOAD_MAX_BYTES = 64 * 1024
+
+ToolPayloadValue = JsonObject | list[Any] | str | int | float | bool | None
+
+
+def cap_tool_payload(value: ToolPayloadValue) -> ToolPayloadValue:
+    """``value``, or a marked preview of its JSON text when that exceeds the cap."""
+    if value is None:
+        return None
+    encoded = pydantic_core.to_json(value)
+    if len(encoded) <= TOOL_PAYLOAD_MAX_BYTES:
+        return value
+    # Cut on a character boundary, leaving room for the wrapper.
+    preview = encoded[: TOOL_PAYLOAD_MAX_BYTES - 256].decode("utf-8", errors="ignore")
+    return {"truncated": True, "bytes": len(encoded), "preview": preview}
+
+
+ToolPayload = Annotated[ToolPayloadValue, AfterValidator(cap_tool_payload)]

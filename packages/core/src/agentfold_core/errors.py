@@ -32,6 +32,18 @@ class Conflict(AgentfoldError):
     code = "conflict"
 
 
+class RunFinished(Conflict):
+    """The run has already finished (or was failed by the stuck-run sweep)."""
+
+    code = "run_finished"
+
+
+class InsufficientCredits(Conflict):
+    """A principal with no credit grant at all cannot consume (nothing can hold debt)."""
+
+    code = "insufficient_credits"
+
+
 class InvalidReference(AgentfoldError):
     """The write names a parent or related resource that does not exist."""
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from agentfold_core import __version__
-from agentfold_core.cli import db, vc
+from agentfold_core.cli import db, maintenance, runs, vc
 from agentfold_core.errors import AgentfoldError
 
 PLUGIN_GROUP = "agentfold.commands"
@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     db.add_parser(groups)
     vc.add_parser(groups)
+    runs.add_parser(groups)
+    maintenance.add_parser(groups)
     # Installed packages add their own commands (agentfold-api adds ``serve``), so core
     # never imports them.
     for plugin in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):

@@ -27,8 +27,11 @@ from agentfold_core.data_access.manage import (
 )
 from agentfold_core.data_access.runtime import (
     api_keys,
+    calls,
     conversations,
+    credits,
     project_metadata,
+    runs,
     tasks,
     tenants,
     trigger_invocations,
@@ -176,5 +179,22 @@ REGISTRY = Registry(
         Registered(tasks.TASK_RELATIONS),
         Registered(tasks.LEDGER_ARTIFACTS),
         Registered(trigger_invocations.TRIGGER_INVOCATIONS),
+        # run records: runs start through start_run and LLM calls are recorded through
+        # record_llm_call (both derive columns); the credit tables change only through
+        # grant_credits / consume_credits.
+        Registered(
+            runs.RUNS,
+            operations=frozenset({"get", "list", "create", "delete"}),
+            overrides={"create": runs.start_run},
+        ),
+        Registered(runs.STEPS),
+        Registered(
+            calls.LLM_CALLS,
+            operations=frozenset({"get", "list", "create", "delete"}),
+            overrides={"create": calls.record_llm_call},
+        ),
+        Registered(calls.TOOL_CALLS),
+        Registered(credits.CREDIT_GRANTS, operations=frozenset({"get", "list"})),
+        Registered(credits.CREDIT_LEDGER, operations=frozenset({"get", "list"})),
     )
 )

@@ -7,14 +7,22 @@ generator how the column is treated (server generated, secret, derived id).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
-from sqlalchemy import JSON, Column, String, Text
+from sqlalchemy import JSON, BigInteger, Column, String, Text
 from sqlmodel import Field
 
 from agentfold_core.db.limits import check_json_value, check_text_value
-from agentfold_core.db.types import JSONContent, UTCDateTime, utcnow
+from agentfold_core.db.types import (
+    AMOUNT_DIGITS,
+    AMOUNT_SCALE,
+    ExactDecimal,
+    JSONContent,
+    UTCDateTime,
+    utcnow,
+)
 from agentfold_core.ids import ID_MAX_LENGTH, check_id
 from agentfold_core.scopes import check_ref
 
@@ -131,3 +139,22 @@ def secret_field(max_length: int = 512) -> Any:
         sa_type=String(max_length),
         sa_column_kwargs={"info": {SECRET: True, SERVER_GENERATED: True}},
     )
+
+
+def amount_field(*, server_generated: bool = False, ge: int | None = None) -> Any:
+    """An exact decimal amount (cost, credits), zero unless given; never a float."""
+    info = {"info": {SERVER_GENERATED: True}} if server_generated else {}
+    return Field(
+        default=Decimal(0),
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=AMOUNT_SCALE,
+        ge=ge,
+        sa_type=ExactDecimal,
+        sa_column_kwargs=info,
+    )
+
+
+def count_field(*, default: int | None = 0, server_generated: bool = False) -> Any:
+    """A non-negative integer (tokens, milliseconds); ``None`` default makes it optional."""
+    info = {"info": {SERVER_GENERATED: True}} if server_generated else {}
+    return Field(default=default, ge=0, le=2**62, sa_type=BigInteger, sa_column_kwargs=info)

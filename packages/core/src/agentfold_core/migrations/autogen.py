@@ -6,7 +6,8 @@
 - Revisions keep the capture triggers of version control on versioned tables
   (``agentfold_core.migrations.capture_ops``).
 - Revisions render types at the database level (``UTCDateTime`` is a timezone-aware
-  ``DateTime``), so a revision never depends on application classes.
+  ``DateTime``; ``ExactDecimal`` is NUMERIC with a SQLite variant), so a revision never
+  depends on application classes.
 - Tables of the other database and its version table are not this environment's
   business when both databases share one server schema.
 """
@@ -77,6 +78,10 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
         return "postgresql.JSONB()"
     if type_ == "type" and isinstance(obj, TypeDecorator):
         impl = obj.impl_instance
+        sqlite_impl = getattr(obj, "sqlite_impl", None)
+        if sqlite_impl is not None:
+            # A type stored differently on SQLite (exact amounts as scaled integers).
+            return f"sa.{impl!r}.with_variant(sa.{sqlite_impl!r}, 'sqlite')"
         if type(impl).__module__.startswith("sqlalchemy.sql"):
             return f"sa.{impl!r}"
     if type_ == "foreign_key" and isinstance(obj, ForeignKeyConstraint):

@@ -17,7 +17,9 @@ from agentfold_core.data_access.crud import Entity
 from agentfold_core.data_access.doors import Access, Db, writing
 from agentfold_core.data_access.runtime.api_keys import API_KEYS
 from agentfold_core.data_access.runtime.conversations import CONTEXT_CACHE, CONVERSATIONS
+from agentfold_core.data_access.runtime.credits import CREDIT_GRANTS, CREDIT_LEDGER
 from agentfold_core.data_access.runtime.project_metadata import PROJECT_METADATA
+from agentfold_core.data_access.runtime.runs import RUNS
 from agentfold_core.data_access.runtime.tasks import LEDGER_ARTIFACTS, TASK_RELATIONS, TASKS
 from agentfold_core.data_access.runtime.trigger_invocations import TRIGGER_INVOCATIONS
 from agentfold_core.db.columns import ScopeLevel
@@ -34,6 +36,9 @@ _PROJECT_ROOTS: tuple[_AnyEntity, ...] = (
     TASKS,
     TRIGGER_INVOCATIONS,
     API_KEYS,
+    RUNS,
+    CREDIT_GRANTS,
+    CREDIT_LEDGER,
 )
 # Rows of an agent that ran against a branch (API keys are bound to the main branch).
 _AGENT_ROOTS: tuple[_AnyEntity, ...] = (CONVERSATIONS, TASKS, TRIGGER_INVOCATIONS)

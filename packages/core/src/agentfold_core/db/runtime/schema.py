@@ -9,12 +9,21 @@ have no FK: they live in the other database and are checked in code.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from agentfold_core.content import JsonObject, MessageContent, MessagePart, ResolvedRef
+from agentfold_core.content import (
+    JsonObject,
+    LedgerAllocation,
+    MessageContent,
+    MessagePart,
+    ResolvedRef,
+    RunError,
+    ToolPayload,
+)
 from agentfold_core.db.base import RuntimeBase
 from agentfold_core.db.columns import (
     AgentKey,
@@ -28,6 +37,8 @@ from agentfold_core.db.columns import (
 from agentfold_core.db.fields import (
     IMMUTABLE,
     SERVER_GENERATED,
+    amount_field,
+    count_field,
     json_field,
     name_field,
     reference_field,
@@ -39,7 +50,8 @@ from agentfold_core.db.fields import (
 from agentfold_core.db.foreign_keys import runtime_parent as parent
 from agentfold_core.db.foreign_keys import runtime_reference as reference
 from agentfold_core.db.list_order import add_list_order_indexes
-from agentfold_core.db.types import UTCDateTime
+from agentfold_core.db.types import JSONContent, UTCDateTime
+from agentfold_core.ids import ID_MAX_LENGTH
 
 TaskStatus = Literal["pending", "working", "input_required", "completed", "failed", "canceled"]
 
@@ -57,10 +69,19 @@ class Tenant(TenantRow, RuntimeBase, table=True):
 
 
 class ProjectMetadataRow(Timestamps, ProjectRootKey):
-    """Source of truth for a project's existence; ``id`` is the project id."""
+    """Source of truth for a project's existence; ``id`` is the project id.
+
+    It also holds the project's retention settings: how many days run records (runs
+    with their steps and calls), messages and events are kept (``None``: forever), and
+    whether LLM request and response bodies are stored at all.
+    """
 
     main_branch_name: str = string_field(256, default="main")
     created_by: str | None = string_field(256)
+    retention_run_days: int | None = Field(default=None, ge=1, le=36_500)
+    retention_message_days: int | None = Field(default=None, ge=1, le=36_500)
+    retention_event_days: int | None = Field(default=None, ge=1, le=36_500)
+    store_llm_bodies: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ProjectMetadata(ProjectMetadataRow, RuntimeBase, table=True):
@@ -349,6 +370,207 @@ class TriggerInvocation(TriggerInvocationRow, RuntimeBase, table=True):
     __table_args__ = (
         parent("project"),
         Index(None, "tenant_id", "project_id", "agent_id", "trigger_id", "created_at"),
+    )
+
+
+# ---------------------------------------------------------------------- run records
+
+RunStatus = Literal["queued", "running", "paused", "completed", "failed", "cancelled"]
+# Statuses a run can still leave; the others are final.
+OPEN_RUN_STATUSES: tuple[str, ...] = ("queued", "running", "paused")
+StepStatus = Literal["running", "completed", "skipped", "failed"]
+ToolKind = Literal["mcp", "function", "external_agent", "transfer", "delegate"]
+ToolCallStatus = Literal["running", "completed", "failed"]
+CreditType = Literal["free", "referral", "purchase", "admin", "organization"]
+
+
+class AgentRunRow(Timestamps, Identified, ProjectKey):
+    """One run of an agent; child runs (delegations, sub-agents) hang off a parent.
+
+    ``ancestors`` (root..parent), ``root_run_id`` and ``depth`` are derived from the
+    parent when the run starts (``start_run``); the amounts are filled when it finishes.
+    """
+
+    agent_id: str = reference_field(required=True)
+    sub_agent_id: str | None = reference_field()
+    conversation_id: str | None = reference_field()
+    ref: ResolvedRef | None = json_field()
+    parent_run_id: str | None = reference_field(immutable=True)
+    ancestors: list[str] = Field(
+        default_factory=list,
+        sa_type=JSONContent,
+        sa_column_kwargs={"info": {SERVER_GENERATED: True}},
+    )
+    root_run_id: str = string_field(ID_MAX_LENGTH, default="", server_generated=True)
+    depth: int = count_field(server_generated=True)
+    status: RunStatus = string_field(16, default="queued")
+    started_at: datetime | None = timestamp_field()
+    finished_at: datetime | None = timestamp_field()
+    duration_ms: int | None = count_field(default=None)
+    heartbeat_at: datetime | None = timestamp_field()
+    error: RunError | None = json_field()
+    # Direct amounts are the run's own LLM calls; subtree totals add every descendant
+    # that has finished. Both are written by finish_run (and the stuck-run sweep).
+    cost: Decimal = amount_field(server_generated=True)
+    credits: Decimal = amount_field(server_generated=True)
+    subtree_cost: Decimal = amount_field(server_generated=True)
+    subtree_credits: Decimal = amount_field(server_generated=True)
+
+
+class AgentRun(AgentRunRow, RuntimeBase, table=True):
+    """Table ``agent_runs``."""
+
+    __tablename__ = "agent_runs"
+    __table_args__ = (
+        parent("project"),
+        # Deleting a run deletes its descendants.
+        reference("agent_runs", "parent_run_id"),
+        Index(None, "tenant_id", "project_id", "root_run_id"),
+        Index(None, "tenant_id", "project_id", "parent_run_id"),
+        # The stuck-run sweep looks for running runs by heartbeat, across tenants.
+        Index("ix_agent_runs_status_heartbeat", "status", "heartbeat_at"),
+    )
+
+
+class AgentStepRow(Timestamps, Identified, ProjectKey):
+    """One step of a run (an LLM turn with its tool calls)."""
+
+    run_id: str = reference_field(required=True, immutable=True)
+    step_number: int = Field(ge=1, le=1_000_000, sa_column_kwargs={"info": {IMMUTABLE: True}})
+    status: StepStatus = string_field(16, default="running")
+    child_run_ids: list[str] = json_field(default_factory=list)
+    credits: Decimal = amount_field()
+    started_at: datetime | None = timestamp_field()
+    finished_at: datetime | None = timestamp_field()
+
+
+class AgentStep(AgentStepRow, RuntimeBase, table=True):
+    """Table ``agent_steps``."""
+
+    __tablename__ = "agent_steps"
+    __table_args__ = (
+        parent("project"),
+        reference("agent_runs", "run_id"),
+        UniqueConstraint("tenant_id", "project_id", "run_id", "step_number"),
+    )
+
+
+class LlmCallRow(Timestamps, Identified, ProjectKey):
+    """One call of a language model: tokens of every kind, exact cost, credits, timing."""
+
+    run_id: str = reference_field(required=True, immutable=True)
+    step_id: str | None = reference_field(immutable=True)
+    provider: str = string_field(128, default=...)
+    model: str = string_field(256, default=...)
+    input_tokens: int = count_field()
+    cache_write_tokens: int = count_field()
+    cache_read_tokens: int = count_field()
+    reasoning_tokens: int = count_field()
+    output_tokens: int = count_field()
+    cost: Decimal = amount_field(ge=0)
+    credits: Decimal = amount_field(ge=0)
+    byok: bool = Field(default=False)
+    latency_ms: int | None = count_field(default=None)
+    ttft_ms: int | None = count_field(default=None)
+    # Kept only when the project's retention settings say so (record_llm_call).
+    request_body: JsonObject | list[object] | str | None = json_field()
+    response_body: JsonObject | list[object] | str | None = json_field()
+
+
+class LlmCall(LlmCallRow, RuntimeBase, table=True):
+    """Table ``llm_calls``."""
+
+    __tablename__ = "llm_calls"
+    __table_args__ = (
+        parent("project"),
+        reference("agent_runs", "run_id"),
+        reference("agent_steps", "step_id"),
+        Index(None, "tenant_id", "project_id", "run_id"),
+        # Usage over a time range of the whole tenant (per project: the list index).
+        Index(None, "tenant_id", "created_at"),
+    )
+
+
+class ToolCallRow(Timestamps, Identified, ProjectKey):
+    """One tool call of a run; ``parent_call_id`` nests the calls a call made."""
+
+    run_id: str = reference_field(required=True, immutable=True)
+    step_id: str | None = reference_field(immutable=True)
+    parent_call_id: str | None = reference_field(immutable=True)
+    kind: ToolKind = string_field(32, default=...)
+    name: str = string_field(256, default=...)
+    # Capped by record_tool_call (TOOL_PAYLOAD_MAX_BYTES) before they are stored.
+    input: ToolPayload = json_field()
+    output: ToolPayload = json_field()
+    status: ToolCallStatus = string_field(16, default="completed")
+    error: RunError | None = json_field()
+    duration_ms: int | None = count_field(default=None)
+
+
+class ToolCall(ToolCallRow, RuntimeBase, table=True):
+    """Table ``tool_calls``."""
+
+    __tablename__ = "tool_calls"
+    __table_args__ = (
+        parent("project"),
+        reference("agent_runs", "run_id"),
+        reference("agent_steps", "step_id"),
+        reference("tool_calls", "parent_call_id"),
+        Index(None, "tenant_id", "project_id", "run_id"),
+    )
+
+
+class CreditGrantRow(Timestamps, Identified, TenantKey):
+    """Credits granted to a principal: the tenant (no project) or one of its projects.
+
+    ``remaining`` goes negative when consumption outruns the grants: that is debt,
+    repaid first by the next grant (``data_access.runtime.credits``).
+    """
+
+    operation_id: str = string_field(256, default=...)
+    project_id: str | None = reference_field(immutable=True)
+    amount: Decimal = amount_field(ge=0)
+    remaining: Decimal = amount_field()
+    type: CreditType = string_field(16, default="purchase")
+    # Lower is consumed first.
+    priority: int = Field(default=100, ge=0, le=1_000_000)
+    expires_at: datetime | None = timestamp_field()
+
+
+class CreditGrant(CreditGrantRow, RuntimeBase, table=True):
+    """Table ``credit_grants``."""
+
+    __tablename__ = "credit_grants"
+    __table_args__ = (
+        parent("tenant"),
+        reference("project_metadata", "project_id", within="tenant"),
+        UniqueConstraint("tenant_id", "operation_id"),
+        # A principal's grants: the tenant's own (no project) or one project's.
+        Index("ix_credit_grants_principal", "tenant_id", "project_id"),
+    )
+
+
+class CreditLedgerEntryRow(Timestamps, Identified, TenantKey):
+    """One credit operation (a grant or a consumption), once per ``operation_id``."""
+
+    operation_id: str = string_field(256, default=...)
+    kind: Literal["grant", "consume"] = string_field(16, default=...)
+    project_id: str | None = reference_field()
+    amount: Decimal = amount_field(ge=0)
+    # A grant: the debt it repaid; a consumption: the shortfall it left as debt.
+    debt: Decimal = amount_field(ge=0)
+    allocations: list[LedgerAllocation] = json_field(default_factory=list)
+    properties: JsonObject | None = json_field()
+
+
+class CreditLedgerEntry(CreditLedgerEntryRow, RuntimeBase, table=True):
+    """Table ``credit_ledger``."""
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (
+        parent("tenant"),
+        reference("project_metadata", "project_id", within="tenant"),
+        UniqueConstraint("tenant_id", "operation_id"),
     )
 
 
