@@ -84,7 +84,7 @@ TARGETS = {"get_agent": 0.30, "patch_agent": 0.10}
 # The message route as the run API spells it, whatever its parameter is named.
 MESSAGES_ROUTE = re.compile(r"^/run/v1/conversations/\{[^}]+\}/messages$")
 # What ``agentfold serve`` runs (``agentfold_api/cli.py``): measured on every operation.
-SERVED = "uvicorn"
+SERVED = "granian-uvloop"
 PROMPT = "You answer questions about orders, returns and invoices. Be brief. " * 3
 
 
@@ -585,6 +585,9 @@ def main() -> None:
         default=",".join(OPERATIONS),
         help="comma-separated, of the operations above (all; trivial and get_agent always run)",
     )
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="comma-separated (sqlite,postgresql)"
+    )
     parser.add_argument("--postgres", default=os.environ.get("AGENTFOLD_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     servers = [s for s in args.servers.split(",") if s]
@@ -612,9 +615,11 @@ def main() -> None:
     }
     load = LoadGenerator(settings.processes)
     try:
-        with sqlite_databases() as env:
-            report["sqlite"] = bench_backend("sqlite", {**os.environ, **env}, settings, load)
-        if args.postgres:
+        backends = args.backends.split(",")
+        if "sqlite" in backends:
+            with sqlite_databases() as env:
+                report["sqlite"] = bench_backend("sqlite", {**os.environ, **env}, settings, load)
+        if args.postgres and "postgresql" in backends:
             with postgres_databases(args.postgres) as env:
                 report["postgresql"] = bench_backend(
                     "postgresql", {**os.environ, **env}, settings, load

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import uvicorn
-
 DESCRIPTION = """\
 Serve the API on the databases named by AGENTFOLD_MANAGE_DATABASE_URL and
 AGENTFOLD_RUNTIME_DATABASE_URL (default: SQLite files under ./.agentfold).
@@ -26,15 +24,35 @@ def add_parser(groups: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--reload", action="store_true", help="restart on code changes (development)"
+    )
     serve.set_defaults(handler=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    uvicorn.run(
+    run_server(host=args.host, port=args.port, workers=args.workers, reload=args.reload)
+    return 0
+
+
+def run_server(*, host: str, port: int, workers: int, reload: bool) -> None:
+    """Serve the app with granian (ASGI interface, uvloop) until interrupted."""
+    # Why granian on uvloop: of uvicorn (h11 / asyncio, httptools / uvloop) and granian
+    # (asyncio, uvloop), it served the trivial handler and GET agent fastest, with the
+    # least server CPU per request, in bench/api.py (figures in bench/README.md); its
+    # HTTP parsing and socket I/O run in Rust off the Python thread, and it allows
+    # --workers together with --reload. Imported here: every `agentfold` command
+    # loads this module to build its parser.
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    Granian(
         "agentfold_api.app:create_app",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-    )
-    return 0
+        interface=Interfaces.ASGI,
+        loop=Loops.uvloop,
+        address=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+    ).serve()
