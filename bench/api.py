@@ -39,7 +39,7 @@ each operation's rate to the trivial handler's in the same round (median over ro
 with the targets (``get_agent`` ≥ 0.30, ``patch_agent`` ≥ 0.10) and pass flags.
 
     uv run python bench/api.py [--rounds 3] [--seconds 5] [--processes 2]
-        [--servers uvicorn,uvicorn-uvloop,granian,granian-uvloop] [--postgres URL]
+        [--servers uvicorn,uvicorn-uvloop,granian,granian-uvloop] [--logs DIR] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -227,10 +227,10 @@ class Server:
         self.log.close()
 
 
-def start_server(name: str, env: dict[str, str], workdir: Path) -> Server:
+def start_server(name: str, env: dict[str, str], workdir: Path, label: str) -> Server:
     """Start ``name`` and wait until it answers ``/health/ready``."""
     port = _free_port()
-    log = (workdir / f"{name}.log").open("w+b")
+    log = (workdir / f"{label}-{name}.log").open("w+b")
     process = subprocess.Popen(  # noqa: S603 - argv built here from constants
         SERVERS[name](port),
         cwd=workdir,
@@ -470,6 +470,7 @@ class Settings:
     servers: list[str]
     served: str
     operations: list[str]
+    logs: str | None
 
 
 def bench_backend(
@@ -484,7 +485,9 @@ def bench_backend(
         servers: dict[str, Server] = {}
         for name in settings.servers:
             _step(f"{label}: starting {name}")
-            servers[name] = server = start_server(name, env, Path(tmp))
+            logs = Path(settings.logs or tmp)
+            logs.mkdir(parents=True, exist_ok=True)
+            servers[name] = server = start_server(name, env, logs, label)
             stack.callback(server.stop)
         served = servers[settings.served]
         _step(f"{label}: seeding through {settings.served}")
@@ -588,6 +591,7 @@ def main() -> None:
     parser.add_argument(
         "--backends", default="sqlite,postgresql", help="comma-separated (sqlite,postgresql)"
     )
+    parser.add_argument("--logs", help="keep the servers' logs in this directory")
     parser.add_argument("--postgres", default=os.environ.get("AGENTFOLD_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     servers = [s for s in args.servers.split(",") if s]
@@ -600,7 +604,14 @@ def main() -> None:
     if set(chosen) - set(OPERATIONS):
         parser.error(f"unknown operations: {', '.join(sorted(set(chosen) - set(OPERATIONS)))}")
     settings = Settings(
-        args.rounds, args.seconds, args.warmup, args.processes, servers, args.serve_with, chosen
+        args.rounds,
+        args.seconds,
+        args.warmup,
+        args.processes,
+        servers,
+        args.serve_with,
+        chosen,
+        args.logs,
     )
     report: dict[str, Any] = {
         "settings": {
