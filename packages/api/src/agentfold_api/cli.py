@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 import agentfold_api
 import agentfold_core
 from agentfold_core.cli import aio
@@ -36,7 +34,7 @@ def add_parser(groups: Any) -> None:
     serve.add_argument(
         "--reload",
         action="store_true",
-        help="restart when the source changes (development; one worker)",
+        help="restart when agentfold's own source changes (development)",
     )
     serve.set_defaults(handler=_serve)
 
@@ -69,13 +67,29 @@ def _source_dirs() -> list[str]:
 
 def _serve(args: argparse.Namespace) -> int:
     aio.run(preflight(DatabaseSettings()))
-    uvicorn.run(
+    run_server(host=args.host, port=args.port, workers=args.workers, reload=args.reload)
+    return 0
+
+
+def run_server(*, host: str, port: int, workers: int, reload: bool) -> None:
+    """Serve the app with granian (ASGI interface, uvloop) until interrupted."""
+    # Why granian on uvloop: of uvicorn (h11 / asyncio, httptools / uvloop) and granian
+    # (asyncio, uvloop), it served the trivial handler and GET agent fastest, with the
+    # least server CPU per request, in bench/api.py (figures in bench/README.md); its
+    # HTTP parsing and socket I/O run in Rust off the Python thread, and it allows
+    # --workers together with --reload. Imported here: every `agentfold` command
+    # loads this module to build its parser.
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    Granian(
         "agentfold_api.app:create_app",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        reload=args.reload,
-        reload_dirs=_source_dirs() if args.reload else None,
-    )
-    return 0
+        interface=Interfaces.ASGI,
+        loop=Loops.uvloop,
+        address=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        reload_paths=[Path(d) for d in _source_dirs()] if reload else None,
+    ).serve()
