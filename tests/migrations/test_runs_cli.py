@@ -122,6 +122,7 @@ def test_commands_on_a_database_without_schema_fail_in_one_line(
     for argv in (("runs", "stuck"), ("runs", "sweep"), ("maintenance", "retention")):
         result = run(*argv)
         assert result.status == 1, argv
-        assert result.err.startswith("agentfold: error: the runtime database is not ready")
+        assert result.err.startswith("agentfold: error: the runtime database is not initialised")
+        assert result.err.count("\n") == 1
         assert "Traceback" not in result.err
         assert "fix: agentfold db upgrade --db runtime" in result.err
