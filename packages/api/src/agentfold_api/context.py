@@ -127,6 +127,15 @@ def project_scope_at(
     return scope
 
 
+def path_scope(
+    request: Request[Any, Any, Any], level: ScopeLevel, kw: dict[str, Any]
+) -> ProjectScope:
+    """The scope a manage route's path names at the request's ref (the ref parameters
+    and path ids are taken out of ``kw``)."""
+    ref = chosen_ref(kw.pop("ref", None), kw.pop("ref_header", None))
+    return project_scope_at(level, principal(request), kw, ref)
+
+
 def json_response(
     content: bytes, *, status_code: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response[bytes]:

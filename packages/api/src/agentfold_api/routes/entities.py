@@ -16,12 +16,11 @@ from agentfold_api.context import (
     MESSAGE_PARAM,
     PAGE_PARAMS,
     REF_PARAMS,
-    chosen_ref,
     commit_headers,
     json_response,
     page_response,
+    path_scope,
     principal,
-    project_scope_at,
     service,
 )
 from agentfold_api.reads import pinned
@@ -61,8 +60,7 @@ class EntityRoutes:
         return row.model_dump_json(include=self.fields).encode()
 
     def _scope(self, request: Request[Any, Any, Any], kw: dict[str, Any]) -> ProjectScope:
-        ref = chosen_ref(kw.pop("ref", None), kw.pop("ref_header", None))
-        return project_scope_at(self.level, principal(request), kw, ref)
+        return path_scope(request, self.level, kw)
 
     def _missing(self, row_id: str) -> NotFound:
         return NotFound(

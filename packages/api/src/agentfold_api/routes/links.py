@@ -17,6 +17,7 @@ from agentfold_api.context import (
     chosen_ref,
     commit_headers,
     json_response,
+    path_scope,
     principal,
     project_scope_at,
     service,
@@ -64,8 +65,7 @@ class LinkRoutes:
     def _scope(
         self, request: Request[Any, Any, Any], level: ScopeLevel, kw: dict[str, Any]
     ) -> ProjectScope:
-        ref = chosen_ref(kw.pop("ref", None), kw.pop("ref_header", None))
-        return project_scope_at(level, principal(request), kw, ref)
+        return path_scope(request, level, kw)
 
     async def put(self, request: Request[Any, Any, Any], **kw: Any) -> Response[Any]:
         """Link the sub-agent to the target (create or replace the link)."""

@@ -13,13 +13,12 @@ from agentfold_api.context import (
     MESSAGE_PARAM,
     PAGE_PARAMS,
     REF_PARAMS,
-    chosen_ref,
     commit_headers,
     json_response,
     model_response,
     page_response,
+    path_scope,
     principal,
-    project_scope_at,
     service,
     tenant_scope,
 )
@@ -67,8 +66,7 @@ def _no_project(project_id: str) -> NotFound:
 
 
 def _scope(request: Request[Any, Any, Any], level: ScopeLevel, kw: dict[str, Any]) -> ProjectScope:
-    ref = chosen_ref(kw.pop("ref", None), kw.pop("ref_header", None))
-    return project_scope_at(level, principal(request), kw, ref)
+    return path_scope(request, level, kw)
 
 
 def _summary(result: PutResult) -> PutSummary:

@@ -15,11 +15,10 @@ from agentfold_api.context import (
     MESSAGE_PARAM,
     PAGE_PARAMS,
     REF_PARAMS,
-    chosen_ref,
     commit_headers,
     model_response,
+    path_scope,
     principal,
-    project_scope_at,
     service,
 )
 from agentfold_api.routes.paths import PROJECT
@@ -110,8 +109,7 @@ class ResetRequest(_Body):
 
 
 def _scope(request: Request[Any, Any, Any], kw: dict[str, Any]) -> ProjectScope:
-    ref = chosen_ref(kw.pop("ref", None), kw.pop("ref_header", None))
-    return project_scope_at(ScopeLevel.PROJECT, principal(request), kw, ref)
+    return path_scope(request, ScopeLevel.PROJECT, kw)
 
 
 def _list_json(items: list[Any]) -> bytes:
