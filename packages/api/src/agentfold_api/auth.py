@@ -64,8 +64,11 @@ def _check_json_body(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         raise ClientException(detail="the request body is empty: send a JSON object")
 
 
-def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The caller's role may call the route's group, and every query parameter is known."""
+async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The caller's role may call the route's group, and every query parameter is known.
+
+    A coroutine although it never awaits: Litestar runs a plain function guard in a
+    worker thread, a thread hop on every request."""
     access = handler.opt.get(ACCESS_OPT)
     if access is not None:
         principal = connection.user

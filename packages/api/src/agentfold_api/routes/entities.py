@@ -4,7 +4,6 @@ entity; a table added to the registry gets its routes."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from litestar import Request, Response
@@ -23,7 +22,6 @@ from agentfold_api.context import (
     principal,
     service,
 )
-from agentfold_api.reads import pinned
 from agentfold_api.routes.paths import IDS, PREFIX
 from agentfold_api.routing import Param, route
 from agentfold_api.writes import committed, refuse_unless_branch
@@ -33,6 +31,7 @@ from agentfold_core.data_access.scope_keys import resolve
 from agentfold_core.errors import InvalidReference, NotFound, ValidationFailed, field_error
 from agentfold_core.pagination import Page
 from agentfold_core.scopes import ProjectScope
+from agentfold_core.versioning.reads import read_pinned
 
 # Managed by their own routes (created across both databases).
 _OWN_ROUTES = frozenset({"projects"})
@@ -94,12 +93,10 @@ class EntityRoutes:
         list_rows = self.entry.function("list")
 
         async def read(db: Db, at: ProjectScope) -> Page[Any]:
-            found: Page[Any] = await list_rows(db)(
-                scopes=_same_level(scope, at), page=page, limit=limit
-            )
+            found: Page[Any] = await list_rows(db)(scopes=at, page=page, limit=limit)
             return found
 
-        found, commit = await pinned(service(request).manage, scope, read)
+        found, commit = await read_pinned(service(request).manage, scope, read)
         return page_response(
             (self.encode(r) for r in found.data), found.pagination, headers=commit_headers(commit)
         )
@@ -108,12 +105,8 @@ class EntityRoutes:
         """One row."""
         row_id = kw.pop(self.id_param)
         scope = self._scope(request, kw)
-        get_row = self.entry.function("get")
-
-        async def read(db: Db, at: ProjectScope) -> Any:
-            return await get_row(db)(scopes=_same_level(scope, at), **{self.id_param: row_id})
-
-        row, commit = await pinned(service(request).manage, scope, read)
+        get_pinned = self.entry.entity.get_pinned(service(request).manage)
+        row, commit = await get_pinned(scopes=scope, **{self.id_param: row_id})
         if row is None:
             raise self._missing(row_id)
         return json_response(self.encode(row), headers=commit_headers(commit))
@@ -293,11 +286,6 @@ class EntityRoutes:
                 )
             )
         return found
-
-
-def _same_level(scope: ProjectScope, at: ProjectScope) -> ProjectScope:
-    # ``pinned`` may move the read to a commit; keep the scope's own level.
-    return scope if scope.ref == at.ref else replace(scope, ref=at.ref)
 
 
 def entity_handlers() -> list[HTTPRouteHandler]:

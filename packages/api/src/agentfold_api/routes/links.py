@@ -22,7 +22,6 @@ from agentfold_api.context import (
     project_scope_at,
     service,
 )
-from agentfold_api.reads import pinned
 from agentfold_api.routes.paths import IDS, PREFIX
 from agentfold_api.routing import Param, route
 from agentfold_api.writes import committed, refuse_unless_branch
@@ -34,6 +33,7 @@ from agentfold_core.data_access.registry import REGISTRY
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.errors import NotFound
 from agentfold_core.scopes import ProjectScope, SubAgentScope
+from agentfold_core.versioning.reads import read_pinned
 
 
 class LinkRoutes:
@@ -120,7 +120,7 @@ class LinkRoutes:
         async def read(db: Db, at: ProjectScope) -> Any:
             return await self.link.users(db)(scopes=at, **{self.link.target: target_id})
 
-        rows, commit = await pinned(service(request).manage, scope, read)
+        rows, commit = await read_pinned(service(request).manage, scope, read)
         shown = [r for r in rows if agent_id is None or r.agent_id == agent_id]
         body = (
             b"["

@@ -22,7 +22,6 @@ from agentfold_api.context import (
     service,
     tenant_scope,
 )
-from agentfold_api.reads import pinned
 from agentfold_api.routes.paths import AGENT, PROJECT, TENANT
 from agentfold_api.routing import Param, route
 from agentfold_api.schemas import PutSummary
@@ -48,6 +47,7 @@ from agentfold_core.errors import NotFound
 from agentfold_core.pagination import Page
 from agentfold_core.scopes import AgentScope, ProjectScope
 from agentfold_core.versioning.operations import find_ref
+from agentfold_core.versioning.reads import read_pinned
 
 _FIELDS = set(PROJECTS.models.api_select.model_fields)
 _SELECT = PROJECTS.models.api_select
@@ -114,7 +114,7 @@ async def _get(request: Request[Any, Any, Any], **kw: Any) -> Response[Any]:
     async def read(db: Db, at: ProjectScope) -> Any:
         return await PROJECTS.get(db)(scopes=at)
 
-    row, commit = await pinned(service(request).manage, scope, read)
+    row, commit = await read_pinned(service(request).manage, scope, read)
     if row is None:
         raise _no_project(scope.project_id)
     return json_response(_json(row), headers=commit_headers(commit))
@@ -148,7 +148,7 @@ async def _get_full_project(request: Request[Any, Any, Any], **kw: Any) -> Respo
     async def read(db: Db, at: ProjectScope) -> Any:
         return await get_full_project(db)(scopes=at)
 
-    document, commit = await pinned(service(request).manage, scope, read)
+    document, commit = await read_pinned(service(request).manage, scope, read)
     if document is None:
         raise _no_project(scope.project_id)
     return json_response(_encode(document), headers=commit_headers(commit))
@@ -172,7 +172,7 @@ async def _get_full_agent(request: Request[Any, Any, Any], **kw: Any) -> Respons
             scopes=AgentScope(at.tenant_id, at.project_id, kw["agent_id"], ref=at.ref)
         )
 
-    document, commit = await pinned(service(request).manage, scope, read)
+    document, commit = await read_pinned(service(request).manage, scope, read)
     if document is None:
         raise NotFound("agent not found", resource="agent", key={"agent_id": kw["agent_id"]})
     return json_response(_encode(document), headers=commit_headers(commit))

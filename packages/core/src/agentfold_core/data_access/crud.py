@@ -38,6 +38,7 @@ from sqlmodel import SQLModel
 from agentfold_core.data_access.doors import Access, Db, reading, writing
 from agentfold_core.data_access.scope_keys import Target
 from agentfold_core.db.columns import ScopeLevel
+from agentfold_core.db.engine import Database
 from agentfold_core.db.integrity import domain_errors
 from agentfold_core.db.prepared import Prepared, prepare, run
 from agentfold_core.db.traits import TableTraits, sa_table
@@ -45,7 +46,7 @@ from agentfold_core.db.types import utcnow
 from agentfold_core.errors import ValidationFailed
 from agentfold_core.ids import is_valid_id, relation_id
 from agentfold_core.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, Page, Pagination
-from agentfold_core.scopes import ProjectScope, TenantScope
+from agentfold_core.scopes import ProjectScope, TenantScope, is_branch_name
 from agentfold_core.validation import (
     Data,
     ModelSet,
@@ -53,13 +54,15 @@ from agentfold_core.validation import (
     validate_input,
     validation_failed,
 )
-from agentfold_core.versioning.reads import read_at_ref
+from agentfold_core.versioning.reads import read_at_ref, read_pinned
+from agentfold_core.versioning.tables import branches
 
 RowT = TypeVar("RowT", bound=SQLModel)
 RowT_co = TypeVar("RowT_co", bound=SQLModel, covariant=True)
 Values = Mapping[str, Any]
 RowsHook = Callable[[Access, Sequence[Values]], Awaitable[None]]
 _TOTAL = "_agentfold_total"
+_HEAD = "_agentfold_head"
 
 
 class GetFn(Protocol[RowT_co]):
@@ -274,8 +277,20 @@ class Entity(Generic[RowT]):
     async def fetch(self, access: Access, key: Values) -> RowT | None:
         """Read one row by its full key."""
         prepared = self._prepared(access.conn.dialect, "get")
-        rows = await run(access.conn, prepared, bound(key))
+        rows = await run(access.conn, prepared, bound(key), point=True)
         return self.row(prepared.row(rows[0])) if rows else None
+
+    async def fetch_at_head(self, access: Access, key: Values) -> tuple[RowT, str] | None:
+        """One row of a versioned table by its full key and the head commit of its
+        branch, read by one statement (so the two agree); ``None`` when either is
+        missing."""
+        prepared = self._prepared(access.conn.dialect, "get_head")
+        rows = await run(access.conn, prepared, bound(key), point=True)
+        if not rows:
+            return None
+        values = prepared.row(rows[0])
+        head = values.pop(_HEAD)
+        return None if head is None else (self.row(values), str(head))
 
     async def fetch_page(
         self, access: Access, *, page: int, limit: int, where: Mapping[str, Any] | None
@@ -496,6 +511,13 @@ class Entity(Generic[RowT]):
         table = self.table
         if kind == "get":
             return prepare(self._get_stmt, dialect)
+        if kind == "get_head":
+            head = select(branches.c.head).where(
+                branches.c.tenant_id == table.c.tenant_id,
+                branches.c.project_id == table.c.project_id,
+                branches.c.branch == table.c.branch,
+            )
+            return prepare(self._get_stmt.add_columns(head.scalar_subquery().label(_HEAD)), dialect)
         if kind in ("page", "count"):
             page, count = self._list_statements(*shape)
             return prepare(page if kind == "page" else count, dialect)
@@ -552,6 +574,26 @@ class Entity(Generic[RowT]):
                 return await read_at_ref(db, scopes, fetch, _is_none)
             async with reading(db, scopes) as access:
                 return await self.fetch(access, self.key(access.target, ids))
+
+        return _get
+
+    def get_pinned(self, db: Database) -> Callable[..., Awaitable[tuple[RowT | None, str]]]:
+        """Curried ``get`` of a versioned entity at ``scopes.ref`` that also names the
+        commit it read: at a branch, the row and the branch head by one statement."""
+
+        async def _get(*, scopes: ProjectScope, **ids: str) -> tuple[RowT | None, str]:
+            if is_branch_name(scopes.ref):
+                async with reading(db, scopes) as access:
+                    found = await self.fetch_at_head(access, self.key(access.target, ids))
+                if found is not None:
+                    return found
+
+            # No row (or no such branch): the general path tells which, and names the
+            # commit of an empty read.
+            async def read(unit: Db, at: ProjectScope) -> RowT | None:
+                return await self.get(unit)(scopes=at, **ids)
+
+            return await read_pinned(db, scopes, read)
 
         return _get
 

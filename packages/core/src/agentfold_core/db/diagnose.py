@@ -21,8 +21,7 @@ Fix = Callable[[re.Match[str], str], str]
 def _create_database(found: re.Match[str], role: str) -> str:
     name = found.group(1)
     return (
-        f'create it: createdb {name} (or in psql: CREATE DATABASE "{name}"), '
-        f"then {_upgrade(role)}"
+        f'create it: createdb {name} (or in psql: CREATE DATABASE "{name}"), then {_upgrade(role)}'
     )
 
 
@@ -31,9 +30,7 @@ def _initialise(_: re.Match[str], role: str) -> str:
 
 
 def _check_server(_: re.Match[str], role: str) -> str:
-    return (
-        f"is the server running, and do the host and port of {_variable(role)} point at it?"
-    )
+    return f"is the server running, and do the host and port of {_variable(role)} point at it?"
 
 
 def _check_credentials(_: re.Match[str], role: str) -> str:

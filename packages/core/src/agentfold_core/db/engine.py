@@ -196,18 +196,37 @@ def create_database(
 
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
+    in_memory = not url.database or url.database == ":memory:"
+    # Sized like PostgreSQL's: beyond the pool, every checkout would open the file,
+    # start a driver thread and set the pragmas, then close it all on return. (An
+    # in-memory database has one connection, held for good.)
+    pool: dict[str, Any] = (
+        {}
+        if in_memory
+        else {
+            "pool_size": settings.pool_size,
+            "max_overflow": settings.max_overflow,
+            "pool_timeout": settings.pool_timeout,
+        }
+    )
     engine = create_async_engine(
         url,
         json_serializer=_json_serializer,
         echo=settings.echo_sql,
-        connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+        # Point reads run on the event loop's thread (``db.prepared.run``), not only
+        # on the driver's own thread.
+        connect_args={
+            "timeout": settings.sqlite_busy_timeout_ms / 1000,
+            "check_same_thread": False,
+        },
+        **pool,
         # The driver runs in autocommit and every transaction is begun (and ended) by
         # SQLAlchemy itself, so a returned connection never holds one: the pool's
         # safety ROLLBACK would only cost a thread hop per checkout.
         pool_reset_on_return=None,
     )
     busy_timeout = settings.sqlite_busy_timeout_ms
-    folder = Path(url.database).parent if url.database and url.database != ":memory:" else None
+    folder = None if in_memory else Path(str(url.database)).parent
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _make_folder(*_: Any) -> None:

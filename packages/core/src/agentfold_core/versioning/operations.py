@@ -97,9 +97,7 @@ def log(manage: Db) -> Callable[..., Awaitable[Page[CommitInfo]]]:
         limit = max(1, min(limit, MAX_LIMIT))
         async with reading(manage, scopes, snapshot=True) as access:
             branch = _branch(scopes, access.target.branch)
-            resolved = await _resolve(
-                access.conn, scopes.tenant_id, scopes.project_id, scopes.ref
-            )
+            resolved = await _resolve(access.conn, scopes.tenant_id, scopes.project_id, scopes.ref)
             head = resolved.commit_id
             walk = _first_parents if first_parent else _ancestors
             chain = await walk(access.conn, branch, head, table, row_key)

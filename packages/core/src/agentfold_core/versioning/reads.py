@@ -10,18 +10,22 @@ its materialised copy) or nothing (``NotFound`` naming the ref). A ref with ``~N
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agentfold_core.data_access.doors import Access, Db, reading, transaction
+from agentfold_core.data_access.doors import Access, Db, reading, session, transaction
+from agentfold_core.db.engine import Database
 from agentfold_core.scopes import ProjectScope, is_branch_name
 from agentfold_core.versioning.history import resolve_ref
 from agentfold_core.versioning.materialise import materialise
+from agentfold_core.versioning.operations import find_ref
 from agentfold_core.versioning.tables import branches
 
 T = TypeVar("T")
+PinnedRead = Callable[[Db, ProjectScope], Awaitable[T]]
 
 
 async def _is_branch_or_no_project(conn: AsyncConnection, scope: ProjectScope) -> bool:
@@ -76,3 +80,21 @@ async def read_at_ref(
 
 # Resolving needs a connection, not a branch: any well-formed branch name will do.
 _ANY_BRANCH = "main"
+
+
+async def read_pinned(manage: Database, scope: ProjectScope, read: PinnedRead[T]) -> tuple[T, str]:
+    """``read`` at ``scope.ref`` and the commit it read.
+
+    A branch is read in one snapshot with its head (a concurrent commit is either in
+    both or in neither); any other ref is resolved once to its commit and read there,
+    so ``main~2`` cannot move between the two. ``read`` gets the scope at the ref it
+    should read, of the same level as ``scope``.
+    """
+    if is_branch_name(scope.ref):
+        async with session(manage, snapshot=True) as unit:
+            resolved = await find_ref(unit)(scopes=scope)
+            if resolved.branch is not None:
+                return await read(unit, scope), resolved.commit
+    else:
+        resolved = await find_ref(manage)(scopes=scope)
+    return await read(manage, replace(scope, ref=resolved.commit)), resolved.commit

@@ -6,15 +6,19 @@ only inside ``verify_api_key``.
 
 from __future__ import annotations
 
+import functools
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Dialect
 
 from agentfold_core.data_access.crud import Entity
 from agentfold_core.data_access.doors import Access, Db, reading, reading_system, writing
+from agentfold_core.db.prepared import Prepared, prepare, run
 from agentfold_core.db.runtime.schema import (
     API_KEY_ROLE_BINDINGS,
     ApiKey,
@@ -40,6 +44,10 @@ _ARTICLE = {"admin": "an", "editor": "an"}
 # cost a write per request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 _VERIFIED = VerifiedSecrets()
+# The last row seen of each recently used key and what callers get of it: a key whose
+# row has not changed (not revoked, no new expiry, same hash) skips re-validation.
+_SEEN: OrderedDict[str, tuple[tuple[Any, ...], ApiKeyPublic]] = OrderedDict()
+_SEEN_AT_MOST = 4096
 
 
 def public(row: ApiKeyRow | Mapping[Any, Any]) -> ApiKeyPublic:
@@ -193,26 +201,30 @@ def verify_api_key(runtime: Db) -> Callable[..., Awaitable[ApiKeyPublic | None]]
         if parsed is None:
             return None
         public_id, secret = parsed
-        table = API_KEYS.table
-        # The tenant is not known until the key is found: a system read by public id.
+        # The tenant is not known until the key is found: a system read by public id,
+        # on every request, so a revocation or a new expiry holds from the next one.
         async with reading_system(runtime) as system:
-            lookup = select(table).where(table.c.public_id == public_id)
-            found = (await system.conn.execute(lookup)).mappings().first()
-        if found is None or not _VERIFIED.verify(secret, found["key_hash"]):
+            lookup = _lookup(system.conn.dialect)
+            found = await run(system.conn, lookup, {"public_id": public_id}, point=True)
+        if not found:
             return None
-        row = API_KEYS.row(found)
+        raw = tuple(found[0])
+        row = _seen(public_id, raw, lookup)
+        if not _VERIFIED.verify(secret, row.key_hash):
+            return None
         now = utcnow()
         if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             return None
         if row.last_used_at is not None and now - row.last_used_at < LAST_USED_RESOLUTION:
-            return public(row)
-        async with writing(runtime, TenantScope(row.tenant_id)) as access:
+            return row.public
+        table = API_KEYS.table
+        async with writing(runtime, TenantScope(row.public.tenant_id)) as access:
             # A revocation committed since the read wins: the key is not used.
             used = await access.conn.execute(
                 update(table)
                 .where(
-                    table.c.tenant_id == row.tenant_id,
-                    table.c.id == row.id,
+                    table.c.tenant_id == row.public.tenant_id,
+                    table.c.id == row.public.id,
                     table.c.revoked_at.is_(None),
                 )
                 .values(last_used_at=now)
@@ -222,6 +234,52 @@ def verify_api_key(runtime: Db) -> Callable[..., Awaitable[ApiKeyPublic | None]]
         return None if mapping is None else public(mapping)
 
     return _verify
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A key row as verification needs it: the public row plus its hash."""
+
+    public: ApiKeyPublic
+    key_hash: str
+
+    @property
+    def revoked_at(self) -> Any:
+        """When the key was revoked, if it was."""
+        return self.public.revoked_at
+
+    @property
+    def expires_at(self) -> Any:
+        """When the key expires, if it does."""
+        return self.public.expires_at
+
+    @property
+    def last_used_at(self) -> Any:
+        """When the key was last used (to the resolution kept)."""
+        return self.public.last_used_at
+
+
+def _seen(public_id: str, raw: tuple[Any, ...], lookup: Prepared) -> _Seen:
+    # Validating the row is most of a verification's cost; an unchanged row (compared
+    # whole, hash and revocation included) reuses the model made last time.
+    known = _SEEN.get(public_id)
+    if known is not None and known[0] == raw:
+        _SEEN.move_to_end(public_id)
+        model = known[1]
+    else:
+        values = lookup.row(raw)
+        model = public(API_KEYS.row(values))
+        _SEEN[public_id] = (raw, model)
+        if len(_SEEN) > _SEEN_AT_MOST:
+            _SEEN.popitem(last=False)
+    key_hash = raw[lookup.columns.index("key_hash")]
+    return _Seen(model, str(key_hash))
+
+
+@functools.cache
+def _lookup(dialect: Dialect) -> Prepared:
+    table = API_KEYS.table
+    return prepare(select(table).where(table.c.public_id == bindparam("public_id")), dialect)
 
 
 async def _revoke_row(access: Access, key: Mapping[str, Any]) -> ApiKeyRow | None:

@@ -75,9 +75,7 @@ def _check_relative_path(value: str) -> str:
 
 def _check_skill_name(value: str) -> str:
     if not re.fullmatch(SKILL_NAME_PATTERN, value) or len(value) > SKILL_NAME_MAX_LENGTH:
-        raise ValueError(
-            f"invalid skill name {value!r}: 1..{SKILL_NAME_MAX_LENGTH} of [a-z0-9-]"
-        )
+        raise ValueError(f"invalid skill name {value!r}: 1..{SKILL_NAME_MAX_LENGTH} of [a-z0-9-]")
     return value
 
 
@@ -226,7 +224,9 @@ class Tool(ToolRow, ManageBase, table=True):
     __table_args__ = (
         parent("project"),
         reference(
-            "credential_references", "credential_reference_id", within="project",
+            "credential_references",
+            "credential_reference_id",
+            within="project",
             on_delete="SET NULL",
         ),
     )
@@ -318,7 +318,9 @@ class ExternalAgent(ExternalAgentRow, ManageBase, table=True):
     __table_args__ = (
         parent("project"),
         reference(
-            "credential_references", "credential_reference_id", within="project",
+            "credential_references",
+            "credential_reference_id",
+            within="project",
             on_delete="SET NULL",
         ),
     )
@@ -512,8 +514,10 @@ class Trigger(TriggerRow, ManageBase, table=True):
     __table_args__ = (
         parent("agent"),
         reference(
-            "credential_references", "signing_secret_credential_reference_id",
-            within="project", on_delete="SET NULL",
+            "credential_references",
+            "signing_secret_credential_reference_id",
+            within="project",
+            on_delete="SET NULL",
         ),
     )
 

@@ -305,7 +305,11 @@ class ContextCache(ContextCacheRow, RuntimeBase, table=True):
         parent("project"),
         reference("conversations", "conversation_id"),
         Index(
-            None, "tenant_id", "project_id", "conversation_id", "context_config_id",
+            None,
+            "tenant_id",
+            "project_id",
+            "conversation_id",
+            "context_config_id",
             "context_variable_key",
         ),
     )
