@@ -37,7 +37,8 @@ async def test_the_key_file_is_created_0600_announced_and_reused(
 ) -> None:
     path = tmp_path / "data" / KEY_FILE
     first = load_key_ring(embedded, NO_VARIABLE)
-    assert first.created and first.ring is not None
+    assert first.created
+    assert first.ring is not None
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert f"generated {path} (mode 0600" in first.announcement
     assert "back it up" in first.announcement
@@ -63,7 +64,8 @@ async def test_a_key_file_readable_by_others_is_refused(embedded: Database, tmp_
 async def test_the_variable_wins_and_no_file_is_made(embedded: Database, tmp_path: Path) -> None:
     entry = f"prod-1:{base64.b64encode(bytes(range(32))).decode()}"
     setup = load_key_ring(embedded, SecretSettings(secret_keys=SecretStr(entry)))
-    assert setup.ring is not None and setup.ring.current_id == "prod-1"
+    assert setup.ring is not None
+    assert setup.ring.current_id == "prod-1"
     assert setup.announcement == "secret keys: from AGENTFOLD_SECRET_KEYS (current 'prod-1', 1 key)"
     assert not (tmp_path / "data" / KEY_FILE).exists()
 
@@ -85,7 +87,8 @@ async def test_keys_are_added_first_and_removed_from_the_file(
     assert first is not None
     path = tmp_path / "data" / KEY_FILE
     ring = add_key_to_file(path)
-    assert ring.ids[1:] == first.ids and ring.current_id != first.current_id
+    assert ring.ids[1:] == first.ids
+    assert ring.current_id != first.current_id
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_key_ring(embedded, NO_VARIABLE).ring == ring
     with pytest.raises(ConfigurationError, match="is the current key"):

@@ -11,8 +11,8 @@ import pytest
 from agentfold_core.errors import ConfigurationError, MasterKeyMissing, SecretUndecryptable
 from agentfold_core.secrets.envelope import (
     SCHEME,
-    SecretIdentity,
     Sealed,
+    SecretIdentity,
     open_sealed,
     rewrap,
     seal,
@@ -64,7 +64,8 @@ def test_no_message_or_repr_shows_key_material() -> None:
     key = _key()
     encoded = base64.b64encode(key).decode()
     ring = KeyRing({"k1": key})
-    assert encoded not in repr(ring) and str(key) not in repr(ring)
+    assert encoded not in repr(ring)
+    assert str(key) not in repr(ring)
     with pytest.raises(ConfigurationError) as info:
         parse_key_ring(f"k1:{encoded},k1:{encoded}", "X")
     assert encoded not in str(info.value)
