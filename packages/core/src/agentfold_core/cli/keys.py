@@ -43,8 +43,8 @@ def _key_file(runtime: Database) -> Path:
             "'agentfold keys new' first to make a new current key)"
         )
     path = key_file_path(runtime)
-    if path is None or not path.exists():
-        raise ConfigurationError(f"no key file: set {VARIABLE}")
+    if path is None:
+        raise ConfigurationError(f"no key file beside a PostgreSQL database: set {VARIABLE}")
     return path
 
 

@@ -68,8 +68,11 @@ def load_key_ring(
 
 def add_key_to_file(path: Path) -> KeyRing:
     """Put a new current key at the head of the key file (the old keys stay, to decrypt
-    until ``agentfold keys rotate`` has re-wrapped everything)."""
-    ring = _read(path)
+    until ``agentfold keys rotate`` has re-wrapped everything); a missing file is made
+    with the new key alone."""
+    ring, created = _read_or_create(path)
+    if created:
+        return ring
     fresh = parse_key_ring(new_entry(), "a new key")
     merged = KeyRing({**fresh.keys, **ring.keys})
     _replace(path, format_key_ring(merged))
