@@ -23,6 +23,15 @@ def session_script() -> str:
     return found.group(1)
 
 
+def secrets_script() -> str:
+    """The first shell block of the README's "Secrets and master keys" section, which
+    continues the session (same variables)."""
+    section = README.read_text().split("## Secrets and master keys", 1)[1]
+    found = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert found is not None, "the section has no shell block"
+    return found.group(1)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -60,7 +69,7 @@ def test_the_readme_session_runs_against_a_real_server(tmp_path: Path) -> None:
     try:
         _wait_ready(api, server)
         result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", session_script()],  # noqa: S607 - bash on PATH
+            ["bash", "-euo", "pipefail", "-c", session_script() + secrets_script()],  # noqa: S607
             cwd=tmp_path,
             env=env | {"API": api},
             capture_output=True,
@@ -76,3 +85,8 @@ def test_the_readme_session_runs_against_a_real_server(tmp_path: Path) -> None:
     assert "Where is my order?" in result.stdout
     assert "Keep answers brief" in result.stdout
     assert str(tmp_path / ".agentfold" / "admin-token") in log
+    # The secret was set, checked and deleted, and never shown.
+    assert '"set":true' in result.stdout
+    assert '"readable":true' in result.stdout
+    assert "sk-..." not in result.stdout + log
+    assert f"secret keys: generated {tmp_path / '.agentfold' / 'secret-keys'}" in log

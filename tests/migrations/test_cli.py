@@ -40,6 +40,7 @@ MANAGE_HEAD = "0004"
 MANAGE_0004 = "History of existing projects: a root commit per branch"
 RUNTIME_0002 = "Tenant-wide API keys with roles; list-order indexes on every listed table"
 RUNTIME_0003 = "Run records: runs, steps, LLM and tool calls, credits, retention settings"
+RUNTIME_0004 = "Credential secrets: the sealed secrets of the encrypted credential store"
 # Commands that need both databases at once take no --db.
 BOTH_DATABASES = {"check-references"}
 
@@ -97,16 +98,17 @@ def test_upgrade_current_history_downgrade(
     assert lines[3].startswith("  [3/4] 0003 Version control: its tables")
     assert lines[4].startswith("  [4/4] 0004 History of existing projects")
     assert lines[5].startswith("manage: upgraded <base> -> 0004 (4 revisions in ")
-    assert lines[6] == "runtime: applying 3 revisions"
-    assert lines[8].startswith("  [2/3] 0002 Tenant-wide API keys with roles")
-    assert lines[9].startswith("  [3/3] 0003 Run records")
-    assert lines[10].startswith("runtime: upgraded <base> -> 0003 (3 revisions in ")
+    assert lines[6] == "runtime: applying 4 revisions"
+    assert lines[8].startswith("  [2/4] 0002 Tenant-wide API keys with roles")
+    assert lines[9].startswith("  [3/4] 0003 Run records")
+    assert lines[10].startswith("  [4/4] 0004 Credential secrets")
+    assert lines[11].startswith("runtime: upgraded <base> -> 0004 (4 revisions in ")
     assert up.err == ""
 
     now = run("db", "current")
     assert now.out.splitlines() == [
         f"manage: 0004 (head) {MANAGE_0004}",
-        f"runtime: 0003 (head) {RUNTIME_0003}",
+        f"runtime: 0004 (head) {RUNTIME_0004}",
     ]
     history = run("db", "history", "--db", "manage", "--indicate-current", "--verbose")
     assert history.out.splitlines()[:2] == [
@@ -119,14 +121,14 @@ def test_upgrade_current_history_downgrade(
     down = run("db", "downgrade", "--db", "runtime", "-1")
     assert down.status == 0, down.err
     assert down.out.splitlines()[0] == "runtime: reverting 1 revision"
-    assert down.out.splitlines()[-1].startswith("runtime: downgraded 0003 -> 0002 (1 revision")
+    assert down.out.splitlines()[-1].startswith("runtime: downgraded 0004 -> 0003 (1 revision")
     assert run("db", "current", "--db", "runtime").out.splitlines() == [
-        f"runtime: 0002 {RUNTIME_0002}",
-        "runtime: behind head 0003; run: agentfold db upgrade --db runtime",
+        f"runtime: 0003 {RUNTIME_0003}",
+        "runtime: behind head 0004; run: agentfold db upgrade --db runtime",
     ]
     base = run("db", "downgrade", "--db", "runtime", "base")
     assert base.status == 0, base.err
-    assert base.out.splitlines()[-1].startswith("runtime: downgraded 0002 -> <base> (2 revisions")
+    assert base.out.splitlines()[-1].startswith("runtime: downgraded 0003 -> <base> (3 revisions")
     assert run("db", "current", "--db", "runtime").out.startswith(
         "runtime: no revision applied (empty database); run: agentfold db upgrade --db runtime"
     )

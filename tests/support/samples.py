@@ -361,6 +361,21 @@ SAMPLES: dict[str, Sample] = {
             "key_hash": "scrypt$16384$8$1$c2FsdA$aGFzaA",
         },
     ),
+    "credential_secrets": Sample(
+        create={"id": "sample-secret"},
+        # Nothing of a stored secret is updated in place: the store replaces it whole.
+        update={},
+        # Sealed by the encrypted credential store; set directly so rows have known values.
+        secret={
+            "scheme": "aes-256-gcm-v1",
+            "key_id": "sample-key",
+            "version": 1,
+            "wrapped_key": "d3JhcHBlZA==",
+            "wrap_nonce": "bm9uY2Ux",
+            "nonce": "bm9uY2Uy",
+            "ciphertext": "Y2lwaGVydGV4dA==",
+        },
+    ),
     "conversations": Sample(
         create={
             "id": "sample-conversation",

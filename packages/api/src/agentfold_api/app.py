@@ -21,14 +21,17 @@ from agentfold_api.routes.entities import entity_handlers
 from agentfold_api.routes.links import link_handlers
 from agentfold_api.routes.projects import project_handlers
 from agentfold_api.routes.run import run_handlers
+from agentfold_api.routes.secrets import secret_handlers
 from agentfold_api.routes.tenants import tenant_handlers
 from agentfold_api.routes.versioning import versioning_handlers
 from agentfold_api.settings import ApiSettings
 from agentfold_api.state import ServiceState, app_state
+from agentfold_core.credentials.references import default_stores
 from agentfold_core.data_access.health import ping
 from agentfold_core.db.engine import Database, databases_from_settings
 from agentfold_core.migrations import upgrade, verify_schema
-from agentfold_core.settings import DatabaseSettings
+from agentfold_core.secrets.master_keys import load_key_ring
+from agentfold_core.settings import DatabaseSettings, SecretSettings
 
 log = logging.getLogger("agentfold.api")
 _PUBLIC = {"exclude_from_auth": True}
@@ -77,11 +80,14 @@ async def ready(state: State) -> Response[dict[str, str]]:
 
 
 def create_app(
-    settings: DatabaseSettings | None = None, api: ApiSettings | None = None
+    settings: DatabaseSettings | None = None,
+    api: ApiSettings | None = None,
+    secrets: SecretSettings | None = None,
 ) -> Litestar:
     """Build the application for the configured databases."""
     settings = settings or DatabaseSettings()
     api = api or ApiSettings()
+    secrets = secrets or SecretSettings()
 
     @asynccontextmanager
     async def databases(app: Litestar) -> AsyncIterator[None]:
@@ -91,8 +97,14 @@ def create_app(
             await prepare_schema(runtime)
             setup = operator_setup(api, manage)
             log.warning(setup.announcement)
+            keys = load_key_ring(runtime, secrets)
+            log.warning(keys.announcement)
             app.state.service = ServiceState(
-                manage=manage, runtime=runtime, operator=setup.token, settings=api
+                manage=manage,
+                runtime=runtime,
+                operator=setup.token,
+                settings=api,
+                credentials=default_stores(runtime, keys.ring),
             )
             yield
         finally:
@@ -110,6 +122,7 @@ def create_app(
             *entity_handlers(),
             *link_handlers(),
             *run_handlers(),
+            *secret_handlers(),
         ],
         lifespan=[databases],
         middleware=[DefineMiddleware(BearerAuthentication, exclude=["^/docs", "^/openapi.json$"])],

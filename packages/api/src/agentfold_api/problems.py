@@ -20,15 +20,20 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from agentfold_core.errors import (
     AgentfoldError,
     Conflict,
+    CredentialStoreUnavailable,
     InvalidRef,
     InvalidReference,
+    MasterKeyMissing,
     NotFound,
+    ReadOnlyCredentialStore,
     ReadOnlyRef,
+    SecretUndecryptable,
     ValidationFailed,
     field_error,
 )
@@ -47,6 +52,12 @@ _STATUS: tuple[tuple[type[AgentfoldError], int, str], ...] = (
     (InvalidReference, HTTP_422_UNPROCESSABLE_ENTITY, "invalid_reference"),
     (InvalidRef, HTTP_422_UNPROCESSABLE_ENTITY, "invalid_ref"),
     (ValidationFailed, HTTP_422_UNPROCESSABLE_ENTITY, "validation_failed"),
+    (ReadOnlyCredentialStore, HTTP_409_CONFLICT, "credential_store_read_only"),
+    (CredentialStoreUnavailable, HTTP_409_CONFLICT, "credential_store_unavailable"),
+    # The service's master keys cannot open (or seal) the secret: an operator must add
+    # the key the detail names; the client can only retry later.
+    (MasterKeyMissing, HTTP_503_SERVICE_UNAVAILABLE, "master_key_missing"),
+    (SecretUndecryptable, HTTP_503_SERVICE_UNAVAILABLE, "secret_undecryptable"),
 )
 
 # Framework errors by status: the code a client can switch on.
@@ -80,7 +91,7 @@ _TITLES: dict[int, str] = {
 }
 
 # Context keys of domain errors a client may see (others stay server-side).
-_PUBLIC_CONTEXT = ("resource", "key", "conflicts", "expected", "found")
+_PUBLIC_CONTEXT = ("resource", "key", "conflicts", "expected", "found", "key_id", "store")
 
 
 def problem(

@@ -28,6 +28,7 @@ _ERROR_TEXT = {
     413: "Request body too large",
     415: "The body is not application/json",
     422: "Validation failed: one entry per failing field",
+    503: "The service's master keys cannot seal or open the secret (the detail names the key)",
 }
 
 

@@ -27,6 +27,8 @@ class Problem(BaseModel):
     resource: str | None = None
     key: dict[str, Any] | None = None
     conflicts: list[dict[str, Any]] | None = None
+    key_id: str | None = None
+    store: str | None = None
 
 
 class PutSummary(BaseModel):

@@ -1,4 +1,5 @@
-"""What the running service holds: both databases and the operator credential."""
+"""What the running service holds: both databases, the operator credential and the
+credential stores."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from litestar import Litestar
 
 from agentfold_api.operator_token import OperatorToken
 from agentfold_api.settings import ApiSettings
+from agentfold_core.credentials.references import CredentialStores
 from agentfold_core.db.engine import Database
 
 
 @dataclass(frozen=True)
 class ServiceState:
-    """The service's databases, operator token and settings."""
+    """The service's databases, operator token, settings and credential stores."""
 
     manage: Database
     runtime: Database
     operator: OperatorToken | None
     settings: ApiSettings
+    credentials: CredentialStores
 
 
 def app_state(app: Litestar | Any) -> ServiceState:

@@ -125,6 +125,49 @@ class ReadOnlyRef(InvalidRef):
     code = "read_only_ref"
 
 
+class MasterKeyError(AgentfoldError):
+    """A secret cannot be sealed or opened with the configured master keys.
+
+    ``context["key_id"]`` names the master key concerned (``None`` when no key ring is
+    configured at all). Never answered by a plaintext fallback.
+    """
+
+    code = "master_key_error"
+
+
+class MasterKeyMissing(MasterKeyError):
+    """The master key a secret is wrapped under is not in the key ring (or there is no
+    key ring to seal a new secret with)."""
+
+    code = "master_key_missing"
+
+
+class SecretUndecryptable(MasterKeyError):
+    """The key ring has the secret's master key, but the secret does not open with it:
+    the key under that id is not the one it was sealed with, or the record was altered
+    or copied from another tenant's, project's or secret's row."""
+
+    code = "secret_undecryptable"
+
+
+class CredentialStoreError(AgentfoldError):
+    """A credential store cannot do what was asked (not configured, or read-only)."""
+
+    code = "credential_store_error"
+
+
+class CredentialStoreUnavailable(CredentialStoreError):
+    """The credential store a reference names is not configured in this process."""
+
+    code = "credential_store_unavailable"
+
+
+class ReadOnlyCredentialStore(CredentialStoreError):
+    """The credential store only reads secrets (environment variables)."""
+
+    code = "credential_store_read_only"
+
+
 class ConfigurationError(AgentfoldError):
     """Settings are missing or malformed (for example an unsupported database URL)."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MANAGE_URL = "sqlite+aiosqlite:///./.agentfold/manage.db"
@@ -33,3 +33,15 @@ class DatabaseSettings(BaseSettings):
     # PgBouncer in transaction mode cannot keep server-side prepared statements.
     prepare_threshold: int | None = Field(default=5, ge=0)
     echo_sql: bool = False
+
+
+class SecretSettings(BaseSettings):
+    """The master keys of the encrypted credential store."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    # ``id:base64key`` entries separated by commas, the current one first
+    # (``agentfold_core.secrets.keyring``). Unset on the embedded SQLite default, a key
+    # file is generated beside the runtime database; unset on PostgreSQL, the encrypted
+    # store is unavailable.
+    secret_keys: SecretStr | None = None

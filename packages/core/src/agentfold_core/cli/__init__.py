@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from agentfold_core import __version__
-from agentfold_core.cli import db, maintenance, runs, vc
+from agentfold_core.cli import db, keys, maintenance, runs, vc
 from agentfold_core.errors import AgentfoldError
 
 PLUGIN_GROUP = "agentfold.commands"
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     vc.add_parser(groups)
     runs.add_parser(groups)
     maintenance.add_parser(groups)
+    keys.add_parser(groups)
     # Installed packages add their own commands (agentfold-api adds ``serve``), so core
     # never imports them.
     for plugin in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):

@@ -29,6 +29,7 @@ from agentfold_core.data_access.runtime import (
     api_keys,
     calls,
     conversations,
+    credential_secrets,
     credits,
     project_metadata,
     runs,
@@ -168,6 +169,16 @@ REGISTRY = Registry(
                 "list": api_keys.list_api_keys,
                 "update": api_keys.update_api_key,
                 "delete": api_keys.delete_api_key,
+            },
+        ),
+        # Secrets are written only through the encrypted credential store (which seals
+        # them); reads never return their envelope.
+        Registered(
+            credential_secrets.CREDENTIAL_SECRETS,
+            operations=frozenset({"get", "list", "delete"}),
+            overrides={
+                "get": credential_secrets.get_credential_secret,
+                "list": credential_secrets.list_credential_secrets,
             },
         ),
         Registered(conversations.CONVERSATIONS),

@@ -132,11 +132,12 @@ def timestamp_field(*, server_generated: bool = False, required: bool = False) -
     return Field(default=None, sa_type=UTCDateTime)
 
 
-def secret_field(max_length: int = 512) -> Any:
-    """A secret (for example a key hash): stored, never exposed by API models."""
+def secret_field(max_length: int | None = 512) -> Any:
+    """A secret (for example a key hash): stored, never exposed by API models;
+    ``None`` for unbounded text (a ciphertext)."""
     return Field(
         max_length=max_length,
-        sa_type=String(max_length),
+        sa_type=Text if max_length is None else String(max_length),
         sa_column_kwargs={"info": {SECRET: True, SERVER_GENERATED: True}},
     )
 

@@ -1,1 +1,1 @@
-"""Secrets: API-key material and hashing (credential encryption joins here later)."""
+"""Secrets: API-key material and hashing, master keys and envelope encryption."""

@@ -17,6 +17,7 @@ from agentfold_core.data_access.crud import Entity
 from agentfold_core.data_access.doors import Access, Db, writing
 from agentfold_core.data_access.runtime.api_keys import API_KEYS
 from agentfold_core.data_access.runtime.conversations import CONTEXT_CACHE, CONVERSATIONS
+from agentfold_core.data_access.runtime.credential_secrets import CREDENTIAL_SECRETS
 from agentfold_core.data_access.runtime.credits import CREDIT_GRANTS, CREDIT_LEDGER
 from agentfold_core.data_access.runtime.project_metadata import PROJECT_METADATA
 from agentfold_core.data_access.runtime.runs import RUNS
@@ -39,6 +40,7 @@ _PROJECT_ROOTS: tuple[_AnyEntity, ...] = (
     RUNS,
     CREDIT_GRANTS,
     CREDIT_LEDGER,
+    CREDENTIAL_SECRETS,
 )
 # Rows of an agent that ran against a branch (API keys are bound to the main branch).
 _AGENT_ROOTS: tuple[_AnyEntity, ...] = (CONVERSATIONS, TASKS, TRIGGER_INVOCATIONS)

@@ -172,6 +172,46 @@ class ApiKey(ApiKeyRow, RuntimeBase, table=True):
     )
 
 
+class CredentialSecretPublicFields(SQLModel):
+    """What may be shown of a stored secret: which master key wraps it, and its version."""
+
+    # The envelope format, so a later one can be told apart from this one.
+    scheme: str = string_field(32, default=..., server_generated=True)
+    # The id (never the key) of the master key in AGENTFOLD_SECRET_KEYS wrapping the
+    # data key; rotation moves it to the current key.
+    key_id: str = string_field(64, default=..., server_generated=True)
+    # Bumped by every write and every re-wrap: rotation compares and sets on it, so a
+    # value written meanwhile is never overwritten by a stale re-wrap.
+    version: int = count_field(default=1, server_generated=True)
+
+
+class CredentialSecretSealedFields(SQLModel):
+    """The envelope of a secret (base64): never returned by reads."""
+
+    wrapped_key: str = secret_field(128)
+    wrap_nonce: str = secret_field(32)
+    nonce: str = secret_field(32)
+    ciphertext: str = secret_field(None)
+
+
+class CredentialSecretPublic(CredentialSecretPublicFields, Timestamps, Identified, ProjectKey):
+    """What reads return of a stored secret: every column but its envelope."""
+
+
+class CredentialSecretRow(
+    CredentialSecretSealedFields, CredentialSecretPublicFields, Timestamps, Identified, ProjectKey
+):
+    """A credential secret of the encrypted store, sealed with AES-256-GCM (envelope:
+    a data key per secret, wrapped by a master key); ``id`` is the secret's key name."""
+
+
+class CredentialSecret(CredentialSecretRow, RuntimeBase, table=True):
+    """Table ``credential_secrets``."""
+
+    __tablename__ = "credential_secrets"
+    __table_args__ = (parent("project"),)
+
+
 class ConversationRow(Timestamps, Identified, ProjectKey):
     """A conversation with an agent, pinned to the configuration ref it runs against."""
 
