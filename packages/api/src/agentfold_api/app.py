@@ -14,7 +14,7 @@ from litestar.response import Response
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from agentfold_api.auth import BearerAuthentication
-from agentfold_api.docs import docs_handlers, openapi_config
+from agentfold_api.docs import AmountSchema, docs_handlers, openapi_config
 from agentfold_api.operator_token import operator_setup
 from agentfold_api.problems import EXCEPTION_HANDLERS
 from agentfold_api.routes.entities import entity_handlers
@@ -115,6 +115,7 @@ def create_app(
         middleware=[DefineMiddleware(BearerAuthentication, exclude=["^/docs", "^/openapi.json$"])],
         exception_handlers=dict(EXCEPTION_HANDLERS),
         openapi_config=openapi_config(),
+        plugins=[AmountSchema()],
         # The process's logging belongs to whoever runs it (``agentfold serve``, tests);
         # unexpected errors are logged once, by the problem handler.
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
