@@ -21,6 +21,7 @@ from agentfold_api.routes.entities import entity_handlers
 from agentfold_api.routes.links import link_handlers
 from agentfold_api.routes.projects import project_handlers
 from agentfold_api.routes.run import run_handlers
+from agentfold_api.routes.run_records import run_record_handlers
 from agentfold_api.routes.tenants import tenant_handlers
 from agentfold_api.routes.versioning import versioning_handlers
 from agentfold_api.settings import ApiSettings
@@ -110,6 +111,7 @@ def create_app(
             *entity_handlers(),
             *link_handlers(),
             *run_handlers(),
+            *run_record_handlers(),
         ],
         lifespan=[databases],
         middleware=[DefineMiddleware(BearerAuthentication, exclude=["^/docs", "^/openapi.json$"])],

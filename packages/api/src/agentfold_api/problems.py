@@ -25,10 +25,12 @@ from litestar.status_codes import (
 from agentfold_core.errors import (
     AgentfoldError,
     Conflict,
+    InsufficientCredits,
     InvalidRef,
     InvalidReference,
     NotFound,
     ReadOnlyRef,
+    RunFinished,
     ValidationFailed,
     field_error,
 )
@@ -42,6 +44,8 @@ PROBLEM = "application/problem+json"
 _STATUS: tuple[tuple[type[AgentfoldError], int, str], ...] = (
     (MergeConflict, HTTP_409_CONFLICT, "merge_conflict"),
     (ReadOnlyRef, HTTP_409_CONFLICT, "read_only_ref"),
+    (RunFinished, HTTP_409_CONFLICT, "run_finished"),
+    (InsufficientCredits, HTTP_409_CONFLICT, "insufficient_credits"),
     (Conflict, HTTP_409_CONFLICT, "conflict"),
     (NotFound, HTTP_404_NOT_FOUND, "not_found"),
     (InvalidReference, HTTP_422_UNPROCESSABLE_ENTITY, "invalid_reference"),
