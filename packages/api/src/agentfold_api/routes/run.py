@@ -16,6 +16,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel
 
+from agentfold_api.bodies import insert_body
 from agentfold_api.context import (
     PAGE_PARAMS,
     REF_PARAMS,
@@ -32,7 +33,6 @@ from agentfold_api.routes.runner import (
     created,
     encode,
     insert,
-    insert_body,
     missing,
     page_of,
     selected,

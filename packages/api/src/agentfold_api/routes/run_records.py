@@ -18,6 +18,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel, ConfigDict
 
+from agentfold_api.bodies import insert_body
 from agentfold_api.context import REF_PARAMS, chosen_ref, json_response, principal, service
 from agentfold_api.routes.runner import (
     RUN,
@@ -26,7 +27,6 @@ from agentfold_api.routes.runner import (
     created,
     encode,
     insert,
-    insert_body,
     missing,
     selected,
     visible,

@@ -1,16 +1,16 @@
 """What the routes of runner keys share: the project (and agent) a key is bound to,
-request bodies cut from the generated insert models, rows as their API JSON."""
+rows as their API JSON."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import PermissionDeniedException
 from litestar.status_codes import HTTP_201_CREATED
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel
 
 from agentfold_api.context import json_response, page_response, principal, service
 from agentfold_api.principal import Principal
@@ -20,34 +20,6 @@ from agentfold_core.pagination import Page
 from agentfold_core.scopes import ProjectScope
 
 RUN = "/run/v1"
-
-
-def insert_body(
-    entity: Entity[Any],
-    name: str,
-    *,
-    drop: Iterable[str] = (),
-    optional: Iterable[str] = (),
-    required: Iterable[str] = (),
-) -> type[BaseModel]:
-    """The entity's generated insert model without the columns the route sets, with
-    ``optional`` ones defaulted to null and ``required`` ones without a default, keeping
-    every refinement of the columns it keeps."""
-    fields: dict[str, Any] = {}
-    for field_name, info in entity.models.api_insert.model_fields.items():
-        kept: Any = info.annotation
-        if field_name in drop:
-            continue
-        if field_name in optional:
-            annotation: Any = Annotated[(kept | None, *info.metadata)]
-            fields[field_name] = (annotation, Field(default=None, description=info.description))
-        elif field_name in required:
-            annotation = Annotated[(kept, *info.metadata)]
-            fields[field_name] = (annotation, Field(description=info.description))
-        else:
-            fields[field_name] = (kept, info)
-    model: type[BaseModel] = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
-    return model
 
 
 def selected(entity: Entity[Any]) -> type[BaseModel]:
