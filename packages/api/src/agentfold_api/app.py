@@ -17,11 +17,13 @@ from agentfold_api.auth import BearerAuthentication
 from agentfold_api.docs import AmountSchema, docs_handlers, openapi_config
 from agentfold_api.operator_token import operator_setup
 from agentfold_api.problems import EXCEPTION_HANDLERS
+from agentfold_api.routes.credits import credit_handlers
 from agentfold_api.routes.entities import entity_handlers
 from agentfold_api.routes.links import link_handlers
 from agentfold_api.routes.projects import project_handlers
 from agentfold_api.routes.run import run_handlers
 from agentfold_api.routes.run_records import run_record_handlers
+from agentfold_api.routes.runs import run_read_handlers
 from agentfold_api.routes.tenants import tenant_handlers
 from agentfold_api.routes.versioning import versioning_handlers
 from agentfold_api.settings import ApiSettings
@@ -112,6 +114,8 @@ def create_app(
             *link_handlers(),
             *run_handlers(),
             *run_record_handlers(),
+            *run_read_handlers(),
+            *credit_handlers(),
         ],
         lifespan=[databases],
         middleware=[DefineMiddleware(BearerAuthentication, exclude=["^/docs", "^/openapi.json$"])],
