@@ -5,7 +5,7 @@ reports of a project (its readers) or of the whole tenant (its admins)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from litestar import Request, Response
 from litestar.handlers import HTTPRouteHandler
@@ -63,11 +63,11 @@ _RANGE = (
     Param(
         "group_by",
         Annotated[
-            list[UsageGroup] | None,
+            list[UsageGroup | Literal["none"]] | None,
             Parameter(
                 query="group_by",
                 description="Group by any of these (repeat the parameter; default `day`;"
-                " `group_by=` alone: one total)",
+                " `none`: one total row)",
             ),
         ],
         None,
