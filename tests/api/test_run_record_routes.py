@@ -178,8 +178,8 @@ async def test_a_three_level_tree_over_http_rolls_cost_up_exactly(service: Servi
     assert await _ids(shop.viewer, f"{shop.project}/runs", status="running") == []
     got = _ok(await shop.admin.get(f"{shop.project}/runs/{ids['a1']}"))
     assert got == by_id[ids["a1"]]
-    calls = await _ids(shop.viewer, f"{shop.project}/runs/{ids['b']}/llm-calls")
-    assert len(calls) == 2
+    call_ids = await _ids(shop.viewer, f"{shop.project}/runs/{ids['b']}/llm-calls")
+    assert len(call_ids) == 2
     assert len(await _ids(shop.viewer, f"{shop.project}/runs/{ids['b']}/steps")) == 1
 
     # Usage equals a Python aggregation of the same calls, for the project and the tenant.
