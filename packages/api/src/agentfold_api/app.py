@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from agentfold_api.auth import BearerAuthentication
 from agentfold_api.docs import AmountSchema, docs_handlers, openapi_config
+from agentfold_api.maintenance import periodic_maintenance
 from agentfold_api.operator_token import operator_setup
 from agentfold_api.problems import EXCEPTION_HANDLERS
 from agentfold_api.routes.credits import credit_handlers
@@ -97,7 +98,9 @@ def create_app(
             app.state.service = ServiceState(
                 manage=manage, runtime=runtime, operator=setup.token, settings=api
             )
-            yield
+            async with periodic_maintenance(runtime, api) as tasks:
+                app.state.maintenance = tasks
+                yield
         finally:
             await manage.dispose()
             await runtime.dispose()
