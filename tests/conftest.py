@@ -24,6 +24,10 @@ from tests.support.databases import (
 )
 
 POSTGRES_ENV = "AGENTFOLD_TEST_POSTGRES_URL"
+# Apps under test (and `agentfold serve` run by tests) share databases with tests that
+# make stuck runs and expired rows on purpose: no background sweep or retention there.
+# tests/api/test_maintenance.py turns it on for its own app.
+os.environ.setdefault("AGENTFOLD_MAINTENANCE", "false")
 
 
 def pytest_report_header() -> list[str]:

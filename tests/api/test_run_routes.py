@@ -317,6 +317,12 @@ BODIES: dict[str, Any] = {
     "feedback": {"message_id": "m", "kind": "positive"},
     "tasks": {"agent_id": "triage", "sub_agent_id": "router"},
     "task-relations": {"parent_task_id": "a", "child_task_id": "b"},
+    "runs": {"agent_id": "triage"},
+    "finish": {"status": "completed"},
+    "steps": {"step_number": 2},
+    "llm-calls": {"provider": "p", "model": "m", "cost": "1"},
+    "tool-calls": {"kind": "function", "name": "f"},
+    "{step_id}": {"status": "completed"},
 }
 
 
@@ -326,7 +332,7 @@ def _run_operations(document: dict[str, Any]) -> list[tuple[str, str]]:
         for path, item in document["paths"].items()
         if path.startswith(RUN)
         for method in item
-        if method in {"get", "post"}
+        if method in {"get", "post", "patch"}
     ]
 
 
@@ -361,38 +367,53 @@ async def test_run_routes_of_another_project_or_tenant_answer_404(service: Servi
             f"{RUN}/tasks", json={"agent_id": "triage", "sub_agent_id": "router"}
         )
     )
-    ids = {"conversation_id": conversation["id"], "task_id": task["id"]}
+    run = await _created(await shop.runner.post(f"{RUN}/runs", json={"agent_id": "triage"}))
+    step = await _created(
+        await shop.runner.post(f"{RUN}/runs/{run['id']}/steps", json={"step_number": 1})
+    )
+    ids = {
+        "conversation_id": conversation["id"],
+        "task_id": task["id"],
+        "run_id": run["id"],
+        "step_id": step["id"],
+    }
     document = (await service.anonymous.get("/openapi.json")).json()
     operations = _run_operations(document)
-    assert len(operations) == 16
-    before = [
-        await _ids(shop.runner, f"{RUN}/conversations"),
-        await _ids(shop.runner, f"{RUN}/tasks"),
-        (await shop.runner.get(f"{RUN}/conversations/{conversation['id']}/messages")).json(),
-    ]
+    assert len(operations) == 24
+
+    async def state() -> list[Any]:
+        return [
+            await _ids(shop.runner, f"{RUN}/conversations"),
+            await _ids(shop.runner, f"{RUN}/tasks"),
+            (await shop.runner.get(f"{RUN}/conversations/{conversation['id']}/messages")).json(),
+            (await shop.runner.get(f"{RUN}/runs/{run['id']}")).json(),
+            await _ids(shop.admin, f"{shop.project}/runs"),
+            await _ids(shop.admin, f"{shop.project}/runs/{run['id']}/steps"),
+            await _ids(shop.admin, f"{shop.project}/runs/{run['id']}/llm-calls"),
+            await _ids(shop.admin, f"{shop.project}/runs/{run['id']}/tool-calls"),
+        ]
+
+    before = await state()
     failures = []
     for name, stranger in strangers.items():
         for method, path in operations:
             url = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "some-id"), path)
             # A valid body: the answer must not depend on what was sent.
-            body = BODIES.get(path.rsplit("/", 1)[-1]) if method == "POST" else None
+            body = BODIES.get(path.rsplit("/", 1)[-1]) if method != "GET" else None
             answer = await stranger.request(method, url, json=body)
             if "{" in path:
                 if answer.status_code != 404 or answer.json()["code"] != "not_found":
                     failures.append(f"{name}: {method} {path} -> {answer.status_code}")
-            elif method == "GET" and conversation["id"] in answer.text:
-                failures.append(f"{name}: {method} {path} shows the conversation")
+            elif method == "GET" and any(
+                ids[n] in answer.text for n in ("conversation_id", "run_id")
+            ):
+                failures.append(f"{name}: {method} {path} shows the shop's rows")
         # Naming the shop's tasks from elsewhere names nothing.
         link = {"parent_task_id": task["id"], "child_task_id": task["id"]}
         answer = await stranger.post(f"{RUN}/task-relations", json=link)
         _refused(answer, "parent_task_id", "child_task_id")
     assert failures == []
-    after = [
-        await _ids(shop.runner, f"{RUN}/conversations"),
-        await _ids(shop.runner, f"{RUN}/tasks"),
-        (await shop.runner.get(f"{RUN}/conversations/{conversation['id']}/messages")).json(),
-    ]
-    assert after == before
+    assert await state() == before
 
 
 async def test_manage_keys_may_not_call_run_routes(service: Service) -> None:
@@ -407,10 +428,8 @@ async def test_manage_keys_may_not_call_run_routes(service: Service) -> None:
     wrong = []
     for role, caller in callers.items():
         for method, path in _run_operations(document):
-            url = path.replace("{conversation_id}", "c").replace("{task_id}", "t")
-            answer = await caller.request(
-                method, url.replace("{context_cache_entry_id}", "e"), json={}
-            )
+            url = re.sub(r"\{(\w+)\}", "x", path)
+            answer = await caller.request(method, url, json={})
             if answer.status_code != 403:
                 wrong.append(f"{role}: {method} {path} -> {answer.status_code}")
     assert wrong == []

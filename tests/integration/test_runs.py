@@ -334,6 +334,21 @@ async def test_llm_calls_refuse_bad_amounts_and_foreign_runs(
     assert await get_llm_call(runtime)(scopes=scope, llm_call_id="c") is None
 
 
+async def test_a_finished_run_takes_no_more_llm_calls(databases: TestDatabases, ids: Ids) -> None:
+    scope = await project(databases, ids.tenant, ids.project)
+    runtime = databases.runtime
+    await start(databases, scope, "r")
+    call = {"run_id": "r", "provider": "p", "model": "m", "cost": "0.25"}
+    await record_llm_call(runtime)(scopes=scope, data={**call, "id": "c1"})
+    finished = await finish_run(runtime)(scopes=scope, run_id="r")
+    with pytest.raises(RunFinished):
+        await record_llm_call(runtime)(scopes=scope, data={**call, "id": "c2"})
+    assert await get_llm_call(runtime)(scopes=scope, llm_call_id="c2") is None
+    # The run's amounts stay the sums of its calls.
+    assert finished.cost == Decimal("0.25")
+    assert (await get_run(runtime)(scopes=scope, run_id="r")) == finished
+
+
 async def test_tool_call_payloads_are_capped_and_nest(databases: TestDatabases, ids: Ids) -> None:
     scope = await project(databases, ids.tenant, ids.project)
     runtime = databases.runtime

@@ -14,13 +14,17 @@ from litestar.response import Response
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from agentfold_api.auth import BearerAuthentication
-from agentfold_api.docs import docs_handlers, openapi_config
+from agentfold_api.docs import AmountSchema, docs_handlers, openapi_config
+from agentfold_api.maintenance import periodic_maintenance
 from agentfold_api.operator_token import operator_setup
 from agentfold_api.problems import EXCEPTION_HANDLERS
+from agentfold_api.routes.credits import credit_handlers
 from agentfold_api.routes.entities import entity_handlers
 from agentfold_api.routes.links import link_handlers
 from agentfold_api.routes.projects import project_handlers
 from agentfold_api.routes.run import run_handlers
+from agentfold_api.routes.run_records import run_record_handlers
+from agentfold_api.routes.runs import run_read_handlers
 from agentfold_api.routes.secrets import secret_handlers
 from agentfold_api.routes.tenants import tenant_handlers
 from agentfold_api.routes.versioning import versioning_handlers
@@ -106,7 +110,9 @@ def create_app(
                 settings=api,
                 credentials=default_stores(runtime, keys.ring),
             )
-            yield
+            async with periodic_maintenance(runtime, api) as tasks:
+                app.state.maintenance = tasks
+                yield
         finally:
             await manage.dispose()
             await runtime.dispose()
@@ -123,11 +129,15 @@ def create_app(
             *link_handlers(),
             *run_handlers(),
             *secret_handlers(),
+            *run_record_handlers(),
+            *run_read_handlers(),
+            *credit_handlers(),
         ],
         lifespan=[databases],
         middleware=[DefineMiddleware(BearerAuthentication, exclude=["^/docs", "^/openapi.json$"])],
         exception_handlers=dict(EXCEPTION_HANDLERS),
         openapi_config=openapi_config(),
+        plugins=[AmountSchema()],
         # The process's logging belongs to whoever runs it (``agentfold serve``, tests);
         # unexpected errors are logged once, by the problem handler.
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),

@@ -81,6 +81,7 @@ def run_server(*, host: str, port: int, workers: int, reload: bool) -> None:
     # loads this module to build its parser.
     from granian import Granian
     from granian.constants import Interfaces, Loops
+    from granian.log import LOGGING_CONFIG
 
     Granian(
         "agentfold_api.app:create_app",
@@ -92,4 +93,15 @@ def run_server(*, host: str, port: int, workers: int, reload: bool) -> None:
         workers=workers,
         reload=reload,
         reload_paths=[Path(d) for d in _source_dirs()] if reload else None,
+        log_dictconfig=_logging(LOGGING_CONFIG),
     ).serve()
+
+
+def _logging(server: dict[str, Any]) -> dict[str, Any]:
+    """The server's logging plus agentfold's own loggers at INFO on its console (what
+    the background maintenance did; the operator token's announcement)."""
+    loggers = {
+        **server["loggers"],
+        "agentfold": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    }
+    return {**server, "loggers": loggers}

@@ -3,6 +3,7 @@ their assets served from the installed Swagger UI package: the docs work offline
 
 from __future__ import annotations
 
+from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,13 @@ from litestar import Request, Response, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPIType, Schema, SecurityScheme
+from litestar.plugins import OpenAPISchemaPlugin
 from litestar.static_files import create_static_files_router
+from litestar.typing import FieldDefinition
 
 from agentfold_api import __version__
+from agentfold_core.amounts import fixed_point
 
 ASSETS = "/docs/assets"
 _FILES = ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css")
@@ -22,6 +26,25 @@ _FILES = ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui
 
 def _static_dir() -> Path:
     return Path(str(files("swagger_ui") / "static"))
+
+
+class AmountSchema(OpenAPISchemaPlugin):
+    """Exact amounts (cost, credits) are documented as what the API sends and takes:
+    decimal strings (a JSON number is taken too, but may already have lost digits)."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        """Every ``Decimal``, whatever its constraints."""
+        return field_definition.is_subclass_of(Decimal)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        """A string of decimal digits."""
+        default = field_definition.default
+        return Schema(
+            type=OpenAPIType.STRING,
+            pattern=r"^-?[0-9]+(\.[0-9]+)?$",
+            description='An exact decimal amount, as a string (`"0.002500000"`)',
+            default=fixed_point(default) if isinstance(default, Decimal) else None,
+        )
 
 
 def openapi_config() -> OpenAPIConfig:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
+
+from agentfold_core.data_access.runtime.usage import UsageRow
+
+T = TypeVar("T")
 
 
 class FieldProblem(BaseModel):
@@ -37,3 +42,21 @@ class PutSummary(BaseModel):
     created: dict[str, int]
     updated: dict[str, int]
     deleted: dict[str, int]
+
+
+class Rows(BaseModel, Generic[T]):
+    """Rows that come whole, without pages (a run tree)."""
+
+    data: list[T]
+
+
+UsageGroup = Literal["day", "project", "agent", "model", "provider"]
+
+
+class UsageReport(BaseModel):
+    """Usage from ``start`` up to ``end`` (exclusive), one row per group; days are UTC."""
+
+    start: datetime
+    end: datetime
+    group_by: list[UsageGroup]
+    data: list[UsageRow]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import pydantic_core
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from agentfold_core.amounts import Amount
 
 JsonSchema = dict[str, Any]
 JsonObject = dict[str, Any]
@@ -223,7 +224,7 @@ class LedgerAllocation(Content):
     (negative: drawn by a consumption; positive: debt repaid by a grant)."""
 
     grant_id: str = Field(max_length=255)
-    amount: Decimal
+    amount: Amount
 
 
 # Tool inputs and outputs are traces, not storage: a larger value is kept as a preview.

@@ -7,28 +7,37 @@ entity a write names is checked in the manage database at the ref the row runs a
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import PermissionDeniedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel
 
+from agentfold_api.bodies import insert_body
 from agentfold_api.context import (
     PAGE_PARAMS,
     REF_PARAMS,
     chosen_ref,
     json_response,
-    page_response,
     principal,
     service,
 )
-from agentfold_api.principal import Principal
+from agentfold_api.routes.runner import (
+    RUN,
+    agent_filter,
+    agent_of,
+    bound_project,
+    created,
+    encode,
+    insert,
+    missing,
+    page_of,
+    selected,
+    visible,
+)
 from agentfold_api.routing import Param, route
 from agentfold_core.content import ResolvedRef
 from agentfold_core.data_access.crud import Entity
@@ -49,11 +58,9 @@ from agentfold_core.data_access.runtime.conversations import (
 )
 from agentfold_core.data_access.runtime.tasks import TASK_RELATIONS, TASKS
 from agentfold_core.db.runtime.schema import ConversationRow, TaskRow
-from agentfold_core.errors import InvalidReference, NotFound, ValidationFailed, field_error
+from agentfold_core.errors import InvalidReference, ValidationFailed, field_error
 from agentfold_core.pagination import CursorPage, Page
-from agentfold_core.scopes import ProjectScope
 
-RUN = "/run/v1"
 CONVERSATIONS_PATH = f"{RUN}/conversations"
 CONVERSATION = f"{CONVERSATIONS_PATH}/{{conversation_id:str}}"
 TASKS_PATH = f"{RUN}/tasks"
@@ -88,115 +95,36 @@ def _task_filter(name: str) -> Param:
     )
 
 
-def _body(
-    entity: Entity[Any],
-    name: str,
-    *,
-    drop: Iterable[str] = (),
-    optional: Iterable[str] = (),
-    required: Iterable[str] = (),
-) -> type[BaseModel]:
-    """The entity's generated insert model without the columns the route sets, with
-    ``optional`` ones defaulted to null and ``required`` ones without a default, keeping
-    every refinement of the columns it keeps."""
-    fields: dict[str, Any] = {}
-    for field_name, info in entity.models.api_insert.model_fields.items():
-        kept: Any = info.annotation
-        if field_name in drop:
-            continue
-        if field_name in optional:
-            annotation: Any = Annotated[(kept | None, *info.metadata)]
-            fields[field_name] = (annotation, Field(default=None, description=info.description))
-        elif field_name in required:
-            annotation = Annotated[(kept, *info.metadata)]
-            fields[field_name] = (annotation, Field(description=info.description))
-        else:
-            fields[field_name] = (kept, info)
-    model: type[BaseModel] = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
-    return model
-
-
-ConversationCreate = _body(
+ConversationCreate = insert_body(
     CONVERSATIONS, "ConversationCreate", drop=("ref",), optional=("agent_id",)
 )
 # The column has no default a row could be read back with: a message says something.
-MessageAppend = _body(MESSAGES, "MessageAppend", drop=("conversation_id",), required=("content",))
-EventCreate = _body(EVENTS, "EventCreate", drop=("conversation_id",))
-FeedbackCreate = _body(FEEDBACK, "FeedbackCreate", drop=("conversation_id",))
-TaskCreate = _body(TASKS, "TaskCreate", drop=("ref",))
+MessageAppend = insert_body(
+    MESSAGES, "MessageAppend", drop=("conversation_id",), required=("content",)
+)
+EventCreate = insert_body(EVENTS, "EventCreate", drop=("conversation_id",))
+FeedbackCreate = insert_body(FEEDBACK, "FeedbackCreate", drop=("conversation_id",))
+TaskCreate = insert_body(TASKS, "TaskCreate", drop=("ref",))
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _encode(entity: Entity[Any], row: BaseModel) -> bytes:
-    return row.model_dump_json(include=_shown(entity)).encode()
-
-
-@functools.cache
-def _shown(entity: Entity[Any]) -> set[str]:
-    # The columns a response shows (scope columns left out), computed once per entity.
-    return set(entity.models.api_select.model_fields)
-
-
-def _project(caller: Principal) -> ProjectScope:
-    # The guard admits runner keys only, and a runner key is bound to a project.
-    if caller.tenant_id is None or caller.project_id is None:
-        raise PermissionDeniedException(detail="this credential is not bound to a project")
-    return ProjectScope(caller.tenant_id, caller.project_id)
-
-
-def _agent_of(caller: Principal, given: str | None) -> str:
-    """The agent a write runs against: the key's own when it is bound to one."""
-    if caller.agent_id is not None:
-        if given is not None and given != caller.agent_id:
-            raise PermissionDeniedException(
-                detail=f"this key is bound to agent {caller.agent_id!r}"
-            )
-        return caller.agent_id
-    if given is None:
-        message = "required: the key is bound to no agent"
-        raise ValidationFailed(
-            f"agent_id {message}", errors=[field_error("agent_id", message, "missing")]
-        )
-    return given
-
-
-def _visible(caller: Principal, agent_id: str | None) -> bool:
-    return caller.agent_id is None or agent_id == caller.agent_id
-
-
-def _agent_filter(caller: Principal) -> dict[str, Any] | None:
-    return {"agent_id": caller.agent_id} if caller.agent_id is not None else None
-
-
-def _missing(entity: Entity[Any], row_id: str) -> NotFound:
-    label = entity.label.replace("_", " ")
-    return NotFound(
-        f"{label} not found", resource=entity.label, key={entity.id_param or "id": row_id}
-    )
-
-
-def _created(entity: Entity[Any], row: BaseModel, location: str | None = None) -> Response[bytes]:
-    headers = {"location": location} if location else None
-    return json_response(_encode(entity, row), status_code=HTTP_201_CREATED, headers=headers)
 
 
 async def _conversation(request: Request[Any, Any, Any], conversation_id: str) -> ConversationRow:
     """The conversation, if the caller reaches it (else 404, as if missing)."""
     caller = principal(request)
     row = await CONVERSATIONS.get(service(request).runtime)(
-        scopes=_project(caller), conversation_id=conversation_id
+        scopes=bound_project(caller), conversation_id=conversation_id
     )
-    if row is None or not _visible(caller, row.agent_id):
-        raise _missing(CONVERSATIONS, conversation_id)
+    if row is None or not visible(caller, row.agent_id):
+        raise missing(CONVERSATIONS, conversation_id)
     return row
 
 
 async def _task(request: Request[Any, Any, Any], task_id: str) -> TaskRow | None:
     caller = principal(request)
-    row = await TASKS.get(service(request).runtime)(scopes=_project(caller), task_id=task_id)
-    return row if row is not None and _visible(caller, row.agent_id) else None
+    row = await TASKS.get(service(request).runtime)(scopes=bound_project(caller), task_id=task_id)
+    return row if row is not None and visible(caller, row.agent_id) else None
 
 
 async def _checked(
@@ -205,29 +133,8 @@ async def _checked(
     # With nothing recorded (a row written before refs were recorded), the default
     # branch as it is now.
     return await check_run_references(
-        service(request).manage, _project(principal(request)), names, recorded=recorded
+        service(request).manage, bound_project(principal(request)), names, recorded=recorded
     )
-
-
-async def _insert(
-    request: Request[Any, Any, Any], entity: Entity[Any], values: Mapping[str, Any]
-) -> Any:
-    return await entity.create(service(request).runtime)(
-        scopes=_project(principal(request)), data=values
-    )
-
-
-async def _page(
-    request: Request[Any, Any, Any],
-    entity: Entity[Any],
-    page: int,
-    limit: int,
-    where: Mapping[str, Any] | None,
-) -> Response[bytes]:
-    found: Page[Any] = await entity.list(service(request).runtime)(
-        scopes=_project(principal(request)), page=page, limit=limit, where=where
-    )
-    return page_response((_encode(entity, r) for r in found.data), found.pagination)
 
 
 # ---------------------------------------------------------------------- conversations
@@ -239,27 +146,29 @@ async def _create_conversation(
     caller = principal(request)
     ref = chosen_ref(kw["ref"], kw["ref_header"])
     values = data.model_dump(exclude_unset=True)
-    agent_id = _agent_of(caller, values.get("agent_id"))
+    agent_id = agent_of(caller, values.get("agent_id"))
     names = [agent("agent_id", agent_id)]
     if (active := values.get("active_sub_agent_id")) is not None:
         names.append(sub_agent("active_sub_agent_id", agent_id, active))
-    recorded = await check_run_references(service(request).manage, _project(caller).at(ref), names)
-    row = await _insert(request, CONVERSATIONS, {**values, "agent_id": agent_id, "ref": recorded})
-    return _created(CONVERSATIONS, row, f"{CONVERSATIONS_PATH}/{row.id}")
+    recorded = await check_run_references(
+        service(request).manage, bound_project(caller).at(ref), names
+    )
+    row = await insert(request, CONVERSATIONS, {**values, "agent_id": agent_id, "ref": recorded})
+    return created(CONVERSATIONS, row, f"{CONVERSATIONS_PATH}/{row.id}")
 
 
 async def _list_conversations(
     request: Request[Any, Any, Any], *, page: int, limit: int
 ) -> Response[Any]:
-    where = _agent_filter(principal(request))
-    return await _page(request, CONVERSATIONS, page, limit, where)
+    where = agent_filter(principal(request))
+    return await page_of(request, CONVERSATIONS, page, limit, where)
 
 
 async def _get_conversation(
     request: Request[Any, Any, Any], *, conversation_id: str
 ) -> Response[Any]:
     row = await _conversation(request, conversation_id)
-    return json_response(_encode(CONVERSATIONS, row))
+    return json_response(encode(CONVERSATIONS, row))
 
 
 # ---------------------------------------------------------------------- messages
@@ -279,8 +188,8 @@ async def _append_message(
         names.append(external_agent("from_external_agent_id", external))
     if names:
         await _checked(request, names, conversation.ref)
-    row = await _insert(request, MESSAGES, {**values, "conversation_id": conversation.id})
-    return _created(MESSAGES, row)
+    row = await insert(request, MESSAGES, {**values, "conversation_id": conversation.id})
+    return created(MESSAGES, row)
 
 
 async def _list_messages(
@@ -288,14 +197,14 @@ async def _list_messages(
 ) -> Response[Any]:
     conversation = await _conversation(request, conversation_id)
     found = await list_messages_after(service(request).runtime)(
-        scopes=_project(principal(request)),
+        scopes=bound_project(principal(request)),
         conversation_id=conversation.id,
         after=after,
         limit=limit,
     )
     body = (
         b'{"data":['
-        + b",".join(_encode(MESSAGES, r) for r in found.data)
+        + b",".join(encode(MESSAGES, r) for r in found.data)
         + b'],"next_cursor":'
         + msgspec.json.encode(found.next_cursor)
         + b"}"
@@ -310,10 +219,10 @@ async def _create_event(
     request: Request[Any, Any, Any], *, conversation_id: str, data: BaseModel
 ) -> Response[Any]:
     conversation = await _conversation(request, conversation_id)
-    row = await _insert(
+    row = await insert(
         request, EVENTS, {**data.model_dump(exclude_unset=True), "conversation_id": conversation.id}
     )
-    return _created(EVENTS, row)
+    return created(EVENTS, row)
 
 
 async def _create_feedback(
@@ -322,7 +231,7 @@ async def _create_feedback(
     conversation = await _conversation(request, conversation_id)
     values = data.model_dump(exclude_unset=True)
     message = await MESSAGES.get(service(request).runtime)(
-        scopes=_project(principal(request)), message_id=values["message_id"]
+        scopes=bound_project(principal(request)), message_id=values["message_id"]
     )
     if message is None or message.conversation_id != conversation.id:
         text = f"no message {values['message_id']!r} in this conversation"
@@ -332,8 +241,8 @@ async def _create_feedback(
             resource="message",
             key={"message_id": values["message_id"]},
         )
-    row = await _insert(request, FEEDBACK, {**values, "conversation_id": conversation.id})
-    return _created(FEEDBACK, row)
+    row = await insert(request, FEEDBACK, {**values, "conversation_id": conversation.id})
+    return created(FEEDBACK, row)
 
 
 def _children(entity: Entity[Any]) -> Any:
@@ -343,7 +252,7 @@ def _children(entity: Entity[Any]) -> Any:
         request: Request[Any, Any, Any], *, conversation_id: str, page: int, limit: int
     ) -> Response[Any]:
         conversation = await _conversation(request, conversation_id)
-        return await _page(request, entity, page, limit, {"conversation_id": conversation.id})
+        return await page_of(request, entity, page, limit, {"conversation_id": conversation.id})
 
     return list_children
 
@@ -353,11 +262,11 @@ async def _get_context_cache_entry(
 ) -> Response[Any]:
     conversation = await _conversation(request, conversation_id)
     row = await CONTEXT_CACHE.get(service(request).runtime)(
-        scopes=_project(principal(request)), context_cache_entry_id=context_cache_entry_id
+        scopes=bound_project(principal(request)), context_cache_entry_id=context_cache_entry_id
     )
     if row is None or row.conversation_id != conversation.id:
-        raise _missing(CONTEXT_CACHE, context_cache_entry_id)
-    return json_response(_encode(CONTEXT_CACHE, row))
+        raise missing(CONTEXT_CACHE, context_cache_entry_id)
+    return json_response(encode(CONTEXT_CACHE, row))
 
 
 # ---------------------------------------------------------------------- tasks
@@ -370,25 +279,27 @@ async def _create_task(
     ref = chosen_ref(kw["ref"], kw["ref_header"])
     values = data.model_dump(exclude_unset=True)
     # A sub-agent is known only within its agent: the task must name one.
-    agent_id = _agent_of(caller, values.get("agent_id"))
+    agent_id = agent_of(caller, values.get("agent_id"))
     names = [
         agent("agent_id", agent_id),
         sub_agent("sub_agent_id", agent_id, values["sub_agent_id"]),
     ]
-    recorded = await check_run_references(service(request).manage, _project(caller).at(ref), names)
-    row = await _insert(request, TASKS, {**values, "agent_id": agent_id, "ref": recorded})
-    return _created(TASKS, row, f"{TASKS_PATH}/{row.id}")
+    recorded = await check_run_references(
+        service(request).manage, bound_project(caller).at(ref), names
+    )
+    row = await insert(request, TASKS, {**values, "agent_id": agent_id, "ref": recorded})
+    return created(TASKS, row, f"{TASKS_PATH}/{row.id}")
 
 
 async def _list_tasks(request: Request[Any, Any, Any], *, page: int, limit: int) -> Response[Any]:
-    return await _page(request, TASKS, page, limit, _agent_filter(principal(request)))
+    return await page_of(request, TASKS, page, limit, agent_filter(principal(request)))
 
 
 async def _get_task(request: Request[Any, Any, Any], *, task_id: str) -> Response[Any]:
     row = await _task(request, task_id)
     if row is None:
-        raise _missing(TASKS, task_id)
-    return json_response(_encode(TASKS, row))
+        raise missing(TASKS, task_id)
+    return json_response(encode(TASKS, row))
 
 
 async def _create_task_relation(
@@ -402,8 +313,8 @@ async def _create_task_relation(
     ]
     if missing:
         raise InvalidReference(missing[0]["message"], errors=missing, resource="task_relation")
-    row = await _insert(request, TASK_RELATIONS, values)
-    return _created(TASK_RELATIONS, row)
+    row = await insert(request, TASK_RELATIONS, values)
+    return created(TASK_RELATIONS, row)
 
 
 async def _list_task_relations(
@@ -428,15 +339,11 @@ async def _list_task_relations(
             )
         for task_id in where.values():
             if await _task(request, task_id) is None:
-                raise _missing(TASKS, task_id)
-    return await _page(request, TASK_RELATIONS, page, limit, where)
+                raise missing(TASKS, task_id)
+    return await page_of(request, TASK_RELATIONS, page, limit, where)
 
 
 # ---------------------------------------------------------------------- routes
-
-
-def _select(entity: Entity[Any]) -> type[BaseModel]:
-    return entity.models.api_select
 
 
 def run_handlers() -> list[HTTPRouteHandler]:
@@ -454,7 +361,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             summary="Start a conversation with an agent at a ref of its configuration",
             params=[*REF_PARAMS],
             body=ConversationCreate,
-            returns=_select(CONVERSATIONS),
+            returns=selected(CONVERSATIONS),
             status_code=HTTP_201_CREATED,
             errors=(400, 404, 409),
             **common,
@@ -466,7 +373,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_list_conversations",
             summary="List conversations, newest first",
             params=pages,
-            returns=Page[_select(CONVERSATIONS)],  # type: ignore[misc]
+            returns=Page[selected(CONVERSATIONS)],  # type: ignore[misc]
             errors=(400,),
             **common,
         ),
@@ -477,7 +384,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_get_conversation",
             summary="Get a conversation",
             params=conversation,
-            returns=_select(CONVERSATIONS),
+            returns=selected(CONVERSATIONS),
             **common,
         ),
         route(
@@ -488,7 +395,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             summary="Append a message to a conversation",
             params=conversation,
             body=MessageAppend,
-            returns=_select(MESSAGES),
+            returns=selected(MESSAGES),
             status_code=HTTP_201_CREATED,
             errors=(409,),
             **common,
@@ -500,7 +407,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_list_messages",
             summary="Messages of a conversation, oldest first, a cursor page at a time",
             params=[*conversation, _AFTER, _LIMIT],
-            returns=CursorPage[_select(MESSAGES)],  # type: ignore[misc]
+            returns=CursorPage[selected(MESSAGES)],  # type: ignore[misc]
             errors=(400,),
             **common,
         ),
@@ -512,7 +419,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             summary="Record an event of a conversation",
             params=conversation,
             body=EventCreate,
-            returns=_select(EVENTS),
+            returns=selected(EVENTS),
             status_code=HTTP_201_CREATED,
             errors=(409,),
             **common,
@@ -524,7 +431,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_list_events",
             summary="List events of a conversation, newest first",
             params=[*conversation, *pages],
-            returns=Page[_select(EVENTS)],  # type: ignore[misc]
+            returns=Page[selected(EVENTS)],  # type: ignore[misc]
             errors=(400,),
             **common,
         ),
@@ -536,7 +443,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             summary="Give feedback on a message of a conversation",
             params=conversation,
             body=FeedbackCreate,
-            returns=_select(FEEDBACK),
+            returns=selected(FEEDBACK),
             status_code=HTTP_201_CREATED,
             errors=(409,),
             **common,
@@ -548,7 +455,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_list_feedback",
             summary="List feedback of a conversation, newest first",
             params=[*conversation, *pages],
-            returns=Page[_select(FEEDBACK)],  # type: ignore[misc]
+            returns=Page[selected(FEEDBACK)],  # type: ignore[misc]
             errors=(400,),
             **common,
         ),
@@ -559,7 +466,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_list_context_cache_entries",
             summary="List cached context variables of a conversation, newest first",
             params=[*conversation, *pages],
-            returns=Page[_select(CONTEXT_CACHE)],  # type: ignore[misc]
+            returns=Page[selected(CONTEXT_CACHE)],  # type: ignore[misc]
             errors=(400,),
             **common,
         ),
@@ -570,7 +477,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_get_context_cache_entry",
             summary="Get a cached context variable of a conversation",
             params=[*conversation, Param("context_cache_entry_id", str)],
-            returns=_select(CONTEXT_CACHE),
+            returns=selected(CONTEXT_CACHE),
             **common,
         ),
         route(
@@ -581,7 +488,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             summary="Create a task for a sub-agent at a ref of its configuration",
             params=[*REF_PARAMS],
             body=TaskCreate,
-            returns=_select(TASKS),
+            returns=selected(TASKS),
             status_code=HTTP_201_CREATED,
             errors=(400, 404, 409),
             **common,
@@ -593,7 +500,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_list_tasks",
             summary="List tasks, newest first",
             params=pages,
-            returns=Page[_select(TASKS)],  # type: ignore[misc]
+            returns=Page[selected(TASKS)],  # type: ignore[misc]
             errors=(400,),
             **common,
         ),
@@ -604,7 +511,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_get_task",
             summary="Get a task",
             params=[Param("task_id", str)],
-            returns=_select(TASKS),
+            returns=selected(TASKS),
             **common,
         ),
         route(
@@ -614,7 +521,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_create_task_relation",
             summary="Link a parent task to a child task",
             body=TASK_RELATIONS.models.api_insert,
-            returns=_select(TASK_RELATIONS),
+            returns=selected(TASK_RELATIONS),
             status_code=HTTP_201_CREATED,
             errors=(409,),
             **common,
@@ -626,7 +533,7 @@ def run_handlers() -> list[HTTPRouteHandler]:
             operation_id="run_list_task_relations",
             summary="List task relations, newest first",
             params=[*pages, _task_filter("parent_task_id"), _task_filter("child_task_id")],
-            returns=Page[_select(TASK_RELATIONS)],  # type: ignore[misc]
+            returns=Page[selected(TASK_RELATIONS)],  # type: ignore[misc]
             errors=(400, 404),
             **common,
         ),

@@ -16,6 +16,7 @@ from agentfold_core.data_access.runtime.runs import RUNS, STEPS
 from agentfold_core.db.integrity import domain_errors
 from agentfold_core.db.prepared import Prepared, prepare, run
 from agentfold_core.db.runtime.schema import (
+    OPEN_RUN_STATUSES,
     LlmCall,
     LlmCallRow,
     ProjectMetadata,
@@ -23,7 +24,7 @@ from agentfold_core.db.runtime.schema import (
     ToolCallRow,
 )
 from agentfold_core.db.traits import sa_table
-from agentfold_core.errors import InvalidReference
+from agentfold_core.errors import InvalidReference, RunFinished
 from agentfold_core.scopes import ProjectScope
 from agentfold_core.validation import Data
 
@@ -51,8 +52,8 @@ _BODIES = ("request_body", "response_body")
 
 @functools.cache
 def _llm_call_insert(dialect: Dialect, names: tuple[str, ...]) -> Prepared:
-    # One statement: the run must exist (and the step belong to it), and the bodies are
-    # kept only where the project's settings say so.
+    # One statement: the run must exist and be open (and the step belong to it), and the
+    # bodies are kept only where the project's settings say so.
     table = LLM_CALLS.table
     runs = RUNS.table
     steps = STEPS.table
@@ -86,19 +87,27 @@ def _llm_call_insert(dialect: Dialect, names: tuple[str, ...]) -> Prepared:
             runs.c.tenant_id == value("tenant_id"),
             runs.c.project_id == value("project_id"),
             runs.c.id == value("run_id"),
+            # Spelled out: a compiled-once statement has no expanding IN.
+            or_(*(runs.c.status == status for status in OPEN_RUN_STATUSES)),
             or_(step_id.is_(None), in_run),
         )
     )
+    if dialect.name == "postgresql":
+        # Shares the run's lock with other calls but not with finish_run (FOR UPDATE): a
+        # call is either in the sums the run finishes with, or refused as too late.
+        # SQLite serialises writers already.
+        source = source.with_for_update(key_share=True, read=True, of=runs)
     stmt = insert(table).from_select([*columns, *_BODIES], source)
     return prepare(stmt.returning(*table.c), dialect)
 
 
 def record_llm_call(runtime: Db) -> Callable[..., Awaitable[LlmCallRow]]:
-    """Curried: log one LLM call of a run (one statement).
+    """Curried: log one LLM call of an open run (one statement).
 
     Request and response bodies are stored only when the project's retention settings
-    keep LLM bodies. Raises ``InvalidReference`` when
-    the run does not exist in the project or the step is not one of its steps.
+    keep LLM bodies. Raises ``InvalidReference`` when the run does not exist in the
+    project or the step is not one of its steps, and ``RunFinished`` when the run has
+    finished (its amounts were summed then; a later call would be missing from them).
     """
 
     async def _record(*, scopes: ProjectScope, data: Data) -> LlmCallRow:
@@ -110,6 +119,14 @@ def record_llm_call(runtime: Db) -> Callable[..., Awaitable[LlmCallRow]]:
             with domain_errors(LLM_CALLS.label, LLM_CALLS.key_of(values)):
                 rows = await run(access.conn, prepared, params)
         if not rows:
+            run_row = await RUNS.get(runtime)(scopes=scopes, run_id=values["run_id"])
+            if run_row is not None and run_row.status not in OPEN_RUN_STATUSES:
+                raise RunFinished(
+                    f"run {run_row.id} has already finished ({run_row.status}): its cost"
+                    " was rolled up then",
+                    resource=RUNS.label,
+                    key={"run_id": run_row.id},
+                )
             raise InvalidReference(
                 "llm_call refers to a run (or a step of it) that does not exist in this scope",
                 resource=LLM_CALLS.label,

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Table, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from agentfold_core.amounts import Amount
 from agentfold_core.content import LedgerAllocation
 from agentfold_core.data_access.crud import Entity
 from agentfold_core.data_access.doors import Access, Db, reading, writing
@@ -436,16 +437,16 @@ def consume_credits(runtime: Db) -> Callable[..., Awaitable[CreditLedgerEntryRow
 class TypeBalance(BaseModel):
     """The balance of one grant type."""
 
-    remaining: Decimal
-    debt: Decimal
+    remaining: Amount
+    debt: Amount
 
 
 class Balance(BaseModel):
     """A principal's credits at one instant: live remaining, debt, and their net."""
 
-    total_remaining: Decimal
-    total_debt: Decimal
-    net_balance: Decimal
+    total_remaining: Amount
+    total_debt: Amount
+    net_balance: Amount
     by_type: dict[str, TypeBalance]
 
 

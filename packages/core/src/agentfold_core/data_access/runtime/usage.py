@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.engine import Dialect
 
+from agentfold_core.amounts import Amount
 from agentfold_core.data_access.doors import Db, reading
 from agentfold_core.data_access.runtime.calls import LLM_CALLS
 from agentfold_core.data_access.runtime.runs import RUNS
@@ -42,8 +43,8 @@ class UsageRow(BaseModel):
     cache_read_tokens: int
     reasoning_tokens: int
     output_tokens: int
-    cost: Decimal
-    credits: Decimal
+    cost: Amount
+    credits: Amount
 
 
 def _day(dialect: Dialect, column: Any) -> ColumnElement[Any]:

@@ -9,12 +9,12 @@ have no FK: they live in the other database and are checked in code.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
+from agentfold_core.amounts import Amount
 from agentfold_core.content import (
     JsonObject,
     LedgerAllocation,
@@ -455,10 +455,10 @@ class AgentRunRow(Timestamps, Identified, ProjectKey):
     error: RunError | None = json_field()
     # Direct amounts are the run's own LLM calls; subtree totals add every descendant
     # that has finished. Both are written by finish_run (and the stuck-run sweep).
-    cost: Decimal = amount_field(server_generated=True)
-    credits: Decimal = amount_field(server_generated=True)
-    subtree_cost: Decimal = amount_field(server_generated=True)
-    subtree_credits: Decimal = amount_field(server_generated=True)
+    cost: Amount = amount_field(server_generated=True)
+    credits: Amount = amount_field(server_generated=True)
+    subtree_cost: Amount = amount_field(server_generated=True)
+    subtree_credits: Amount = amount_field(server_generated=True)
 
 
 class AgentRun(AgentRunRow, RuntimeBase, table=True):
@@ -483,7 +483,7 @@ class AgentStepRow(Timestamps, Identified, ProjectKey):
     step_number: int = Field(ge=1, le=1_000_000, sa_column_kwargs={"info": {IMMUTABLE: True}})
     status: StepStatus = string_field(16, default="running")
     child_run_ids: list[str] = json_field(default_factory=list)
-    credits: Decimal = amount_field()
+    credits: Amount = amount_field()
     started_at: datetime | None = timestamp_field()
     finished_at: datetime | None = timestamp_field()
 
@@ -511,8 +511,8 @@ class LlmCallRow(Timestamps, Identified, ProjectKey):
     cache_read_tokens: int = count_field()
     reasoning_tokens: int = count_field()
     output_tokens: int = count_field()
-    cost: Decimal = amount_field(ge=0)
-    credits: Decimal = amount_field(ge=0)
+    cost: Amount = amount_field(ge=0)
+    credits: Amount = amount_field(ge=0)
     byok: bool = Field(default=False)
     latency_ms: int | None = count_field(default=None)
     ttft_ms: int | None = count_field(default=None)
@@ -573,8 +573,8 @@ class CreditGrantRow(Timestamps, Identified, TenantKey):
 
     operation_id: str = string_field(256, default=...)
     project_id: str | None = reference_field(immutable=True)
-    amount: Decimal = amount_field(ge=0)
-    remaining: Decimal = amount_field()
+    amount: Amount = amount_field(ge=0)
+    remaining: Amount = amount_field()
     type: CreditType = string_field(16, default="purchase")
     # Lower is consumed first.
     priority: int = Field(default=100, ge=0, le=1_000_000)
@@ -600,9 +600,9 @@ class CreditLedgerEntryRow(Timestamps, Identified, TenantKey):
     operation_id: str = string_field(256, default=...)
     kind: Literal["grant", "consume"] = string_field(16, default=...)
     project_id: str | None = reference_field()
-    amount: Decimal = amount_field(ge=0)
+    amount: Amount = amount_field(ge=0)
     # A grant: the debt it repaid; a consumption: the shortfall it left as debt.
-    debt: Decimal = amount_field(ge=0)
+    debt: Amount = amount_field(ge=0)
     allocations: list[LedgerAllocation] = json_field(default_factory=list)
     properties: JsonObject | None = json_field()
 
