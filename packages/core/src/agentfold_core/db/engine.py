@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -106,6 +108,12 @@ class Database:
     engine: AsyncEngine
     # Door listeners (``data_access.doors``): they take part in every write transaction.
     listeners: list[Any] = field(default_factory=list, compare=False, hash=False)
+    # Plain-read connections kept between uses (see ``read``), at most this many.
+    keep_readers: int = field(default=10, compare=False, hash=False)
+    recycle_seconds: int = field(default=-1, compare=False, hash=False)
+    _readers: list[tuple[asyncio.AbstractEventLoop, float, AsyncConnection]] = field(
+        default_factory=list, init=False, repr=False, compare=False, hash=False
+    )
     # The same pool with the options of each kind of use, set once rather than per call.
     _plain: AsyncEngine = field(init=False, repr=False, compare=False, hash=False)
     _snapshot: AsyncEngine = field(init=False, repr=False, compare=False, hash=False)
@@ -135,12 +143,41 @@ class Database:
         transaction, rolled back on exit); without it each statement stands alone.
         """
         if not snapshot:
-            async with self._plain.connect() as conn:
+            conn, born = await self._reader()
+            try:
                 yield conn
+            except BaseException:
+                await conn.close()
+                raise
+            await self._keep_reader(conn, born)
             return
         async with self._snapshot.connect() as conn, conn.begin() as transaction:
             yield conn
             await transaction.rollback()
+
+    async def _reader(self) -> tuple[AsyncConnection, float]:
+        # A plain-read connection kept from an earlier read of this event loop, else
+        # a new checkout. Keeping them spares the async engine's connect and close
+        # (each a greenlet round) on every request, most of a point read's cost.
+        loop = asyncio.get_running_loop()
+        while self._readers:
+            owner, born, conn = self._readers.pop()
+            if owner is loop and not conn.closed and not conn.invalidated:
+                return conn, born
+            if owner is loop:
+                await conn.close()
+        conn = await self._plain.connect()
+        return conn, time.monotonic()
+
+    async def _keep_reader(self, conn: AsyncConnection, born: float) -> None:
+        if conn.in_transaction():
+            # The implicit transaction of a plain read sent no BEGIN: end it here.
+            await conn.rollback()
+        aged = 0 <= self.recycle_seconds < time.monotonic() - born
+        if conn.closed or conn.invalidated or aged or len(self._readers) >= self.keep_readers:
+            await conn.close()
+            return
+        self._readers.append((asyncio.get_running_loop(), born, conn))
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -166,6 +203,11 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        loop = asyncio.get_running_loop()
+        readers, self._readers[:] = list(self._readers), []
+        for owner, _born, conn in readers:
+            if owner is loop:
+                await conn.close()
         await self.engine.dispose()
 
 
@@ -192,7 +234,13 @@ def create_database(
             connect_args={"prepare_threshold": settings.prepare_threshold},
         )
         _begin_explicitly(engine, "postgresql")
-    return Database(role=role, backend=backend, engine=engine)
+    return Database(
+        role=role,
+        backend=backend,
+        engine=engine,
+        keep_readers=settings.pool_size,
+        recycle_seconds=settings.pool_recycle,
+    )
 
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
