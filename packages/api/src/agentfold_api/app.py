@@ -17,6 +17,7 @@ from agentfold_api.auth import BearerAuthentication
 from agentfold_api.docs import docs_handlers, openapi_config
 from agentfold_api.operator_token import operator_setup
 from agentfold_api.problems import EXCEPTION_HANDLERS
+from agentfold_api.routes.audit import audit_handlers
 from agentfold_api.routes.entities import entity_handlers
 from agentfold_api.routes.links import link_handlers
 from agentfold_api.routes.projects import project_handlers
@@ -28,6 +29,7 @@ from agentfold_api.settings import ApiSettings
 from agentfold_api.state import ServiceState, app_state
 from agentfold_core.credentials.references import default_stores
 from agentfold_core.data_access.health import ping
+from agentfold_core.data_access.runtime.key_failures import FailedAttempts
 from agentfold_core.db.engine import Database, databases_from_settings
 from agentfold_core.migrations import upgrade, verify_schema
 from agentfold_core.secrets.master_keys import load_key_ring
@@ -99,14 +101,20 @@ def create_app(
             log.warning(setup.announcement)
             keys = load_key_ring(runtime, secrets)
             log.warning(keys.announcement)
+            failures = FailedAttempts(runtime)
             app.state.service = ServiceState(
                 manage=manage,
                 runtime=runtime,
                 operator=setup.token,
                 settings=api,
                 credentials=default_stores(runtime, keys.ring),
+                failures=failures,
             )
-            yield
+            try:
+                yield
+            finally:
+                # Failed attempts counted but not yet written (throttled) are kept.
+                await failures.flush()
         finally:
             await manage.dispose()
             await runtime.dispose()
@@ -117,6 +125,7 @@ def create_app(
             ready,
             *docs_handlers(),
             *tenant_handlers(),
+            *audit_handlers(),
             *project_handlers(),
             *versioning_handlers(),
             *entity_handlers(),
