@@ -25,11 +25,14 @@ from agentfold_core.data_access.runtime.audit_events import (
     record_audit_event,
 )
 from agentfold_core.data_access.runtime.key_failures import FailedAttempts, classify_failed_key
+from agentfold_core.data_access.runtime.project_metadata import update_project_metadata
+from agentfold_core.data_access.runtime.retention import enforce_retention
 from agentfold_core.data_access.runtime.tenants import create_tenant
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import NotFound
 from agentfold_core.scopes import TenantScope
 from tests.conftest import Ids
+from tests.integration.test_runs import project
 from tests.support.databases import TestDatabases
 from tests.support.secret_scan import register_secret
 
@@ -170,3 +173,18 @@ async def test_failures_naming_no_key_are_logged_at_most_so_often(
         "authentication failures: 3 more without a known key were not logged",
         "authentication failed: malformed credential from 192.0.2.1, user agent 'tests'",
     ]
+
+
+async def test_retention_keeps_audit_events(databases: TestDatabases, ids: Ids) -> None:
+    scope = await project(databases, ids.tenant, ids.project)
+    await update_project_metadata(databases.runtime)(
+        scopes=scope,
+        data={"retention_run_days": 1, "retention_message_days": 1, "retention_event_days": 1},
+    )
+    record = AuditRecord(AuditAction.SECRET_DELETED, project_id=ids.project)
+    row = await record_audit_event(databases.runtime)(scopes=scope, actor=WHO, record=record)
+    await enforce_retention(
+        databases.runtime, now=utcnow() + timedelta(days=400), tenant_id=ids.tenant
+    )
+    kept = await list_audit_events(databases.runtime)(scopes=TenantScope(ids.tenant))
+    assert [e.id for e in kept.data] == [row.id]
