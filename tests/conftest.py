@@ -3,10 +3,14 @@
 PostgreSQL is reached through ``AGENTFOLD_TEST_POSTGRES_URL`` (a server URL such as
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``); each run creates and drops
 its own databases. Without it the PostgreSQL leg is skipped locally and fails in CI.
+
+Every run also scans its own log lines for the secrets its tests made
+(``tests/support/secret_scan.py``): a secret in any log line fails the run.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +26,7 @@ from tests.support.databases import (
     drop_test_databases,
     postgres_server_url,
 )
+from tests.support.secret_scan import SCAN
 
 POSTGRES_ENV = "AGENTFOLD_TEST_POSTGRES_URL"
 # Apps under test (and `agentfold serve` run by tests) share databases with tests that
@@ -39,6 +44,27 @@ def pytest_report_header() -> list[str]:
         f"agentfold backends: sqlite only; set {POSTGRES_ENV}="
         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres to run the PostgreSQL leg"
     ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log_line() -> Iterator[None]:
+    """Capture every log line of the run (each xdist worker its own); at the end, fail
+    if one holds a registered secret. Set up first, so it is torn down last."""
+    root = logging.getLogger()
+    # agentfold's own loggers at every level: a secret logged at DEBUG is still logged.
+    ours = logging.getLogger("agentfold")
+    level = ours.level
+    ours.setLevel(logging.DEBUG)
+    root.addHandler(SCAN.handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(SCAN.handler)
+        ours.setLevel(level)
+    leaks = SCAN.leaks()
+    if leaks:
+        shown = "\n".join(f"  {leak.logger}: {leak.line[:300]!r}" for leak in leaks[:20])
+        pytest.fail(f"{len(leaks)} log lines hold a secret the tests made:\n{shown}")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -111,6 +111,10 @@ NOT_EXPORTED = {
         for table in ("credit_grants", "credit_ledger")
         for op in ("create", "update", "upsert", "delete")
     },
+    **{
+        ("audit_events", op): "the audit log is append-only, through record_audit_event"
+        for op in ("create", "update", "upsert", "delete")
+    },
 }
 
 

@@ -99,7 +99,7 @@ def test_cli_check_fails_on_a_temporary_model_change(
     passing = run("db", "check", "--db", "all")
     assert passing.status == 0, passing.err
     assert "manage: the models and the migration head (0004) agree" in passing.out
-    assert "runtime: the models and the migration head (0004) agree" in passing.out
+    assert "runtime: the models and the migration head (0005) agree" in passing.out
 
     real = spec_module.load_metadata
     drifted = drifted_manage_models()
@@ -114,4 +114,4 @@ def test_cli_check_fails_on_a_temporary_model_change(
     for line in EXPECTED:
         assert f"  - {line}" in failing.out
     assert "  fix: agentfold db revision --db manage --autogenerate" in failing.out
-    assert "runtime: the models and the migration head (0004) agree" in failing.out
+    assert "runtime: the models and the migration head (0005) agree" in failing.out

@@ -41,6 +41,7 @@ MANAGE_0004 = "History of existing projects: a root commit per branch"
 RUNTIME_0002 = "Tenant-wide API keys with roles; list-order indexes on every listed table"
 RUNTIME_0003 = "Run records: runs, steps, LLM and tool calls, credits, retention settings"
 RUNTIME_0004 = "Credential secrets: the sealed secrets of the encrypted credential store"
+RUNTIME_0005 = "Security audit log: audit events of each tenant; failed attempts per API key"
 # Commands that need both databases at once take no --db.
 BOTH_DATABASES = {"check-references"}
 
@@ -98,17 +99,18 @@ def test_upgrade_current_history_downgrade(
     assert lines[3].startswith("  [3/4] 0003 Version control: its tables")
     assert lines[4].startswith("  [4/4] 0004 History of existing projects")
     assert lines[5].startswith("manage: upgraded <base> -> 0004 (4 revisions in ")
-    assert lines[6] == "runtime: applying 4 revisions"
-    assert lines[8].startswith("  [2/4] 0002 Tenant-wide API keys with roles")
-    assert lines[9].startswith("  [3/4] 0003 Run records")
-    assert lines[10].startswith("  [4/4] 0004 Credential secrets")
-    assert lines[11].startswith("runtime: upgraded <base> -> 0004 (4 revisions in ")
+    assert lines[6] == "runtime: applying 5 revisions"
+    assert lines[8].startswith("  [2/5] 0002 Tenant-wide API keys with roles")
+    assert lines[9].startswith("  [3/5] 0003 Run records")
+    assert lines[10].startswith("  [4/5] 0004 Credential secrets")
+    assert lines[11].startswith("  [5/5] 0005 Security audit log")
+    assert lines[12].startswith("runtime: upgraded <base> -> 0005 (5 revisions in ")
     assert up.err == ""
 
     now = run("db", "current")
     assert now.out.splitlines() == [
         f"manage: 0004 (head) {MANAGE_0004}",
-        f"runtime: 0004 (head) {RUNTIME_0004}",
+        f"runtime: 0005 (head) {RUNTIME_0005}",
     ]
     history = run("db", "history", "--db", "manage", "--indicate-current", "--verbose")
     assert history.out.splitlines()[:2] == [
@@ -121,14 +123,14 @@ def test_upgrade_current_history_downgrade(
     down = run("db", "downgrade", "--db", "runtime", "-1")
     assert down.status == 0, down.err
     assert down.out.splitlines()[0] == "runtime: reverting 1 revision"
-    assert down.out.splitlines()[-1].startswith("runtime: downgraded 0004 -> 0003 (1 revision")
+    assert down.out.splitlines()[-1].startswith("runtime: downgraded 0005 -> 0004 (1 revision")
     assert run("db", "current", "--db", "runtime").out.splitlines() == [
-        f"runtime: 0003 {RUNTIME_0003}",
-        "runtime: behind head 0004; run: agentfold db upgrade --db runtime",
+        f"runtime: 0004 {RUNTIME_0004}",
+        "runtime: behind head 0005; run: agentfold db upgrade --db runtime",
     ]
     base = run("db", "downgrade", "--db", "runtime", "base")
     assert base.status == 0, base.err
-    assert base.out.splitlines()[-1].startswith("runtime: downgraded 0003 -> <base> (3 revisions")
+    assert base.out.splitlines()[-1].startswith("runtime: downgraded 0004 -> <base> (4 revisions")
     assert run("db", "current", "--db", "runtime").out.startswith(
         "runtime: no revision applied (empty database); run: agentfold db upgrade --db runtime"
     )
@@ -236,7 +238,8 @@ def _server_database_url(name: str, port: int | None = None) -> str:
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_missing_postgres_database_says_how_to_create_it(
-    backend: Backend, agentfold: Callable[[TestDatabases | None], Agentfold],
+    backend: Backend,
+    agentfold: Callable[[TestDatabases | None], Agentfold],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name = f"agentfold_missing_{secrets.token_hex(3)}"
@@ -251,7 +254,8 @@ def test_a_missing_postgres_database_says_how_to_create_it(
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_an_unreachable_postgres_server_names_the_variable(
-    backend: Backend, agentfold: Callable[[TestDatabases | None], Agentfold],
+    backend: Backend,
+    agentfold: Callable[[TestDatabases | None], Agentfold],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = _server_database_url("agentfold", port=closed_port())
@@ -260,9 +264,7 @@ def test_an_unreachable_postgres_server_names_the_variable(
     assert result.status == 1
     assert result.err.count("\n") == 1
     assert "the manage database failed: " in result.err
-    assert "Connection refused; is the server running, and do the host and port of " in (
-        result.err
-    )
+    assert "Connection refused; is the server running, and do the host and port of " in (result.err)
     assert "AGENTFOLD_MANAGE_DATABASE_URL point at it?" in result.err
 
 

@@ -9,7 +9,10 @@ from typing import Any
 import httpx
 from litestar.testing import AsyncTestClient
 
+from tests.support.secret_scan import register_secret
+
 OPERATOR_TOKEN = "test-operator-token"  # noqa: S105 - a test credential
+register_secret(OPERATOR_TOKEN)
 
 
 @dataclass(frozen=True)
@@ -90,15 +93,21 @@ class Service:
         self, tenant: str, role: str, project: str | None = None, agent: str | None = None
     ) -> Caller:
         """A caller with a new key of ``tenant`` (the tenant is created if needed)."""
+        issued = await self.issue(tenant, {"role": role, "project_id": project, "agent_id": agent})
+        return self.with_token(issued["key"])
+
+    async def issue(
+        self, tenant: str, body: Mapping[str, Any], by: Caller | None = None
+    ) -> dict[str, Any]:
+        """A new key of ``tenant`` (created if needed), issued by ``by`` (default: the
+        operator): the response, its plaintext registered with the log scan."""
         await self.tenant(tenant)
-        body: dict[str, Any] = {"role": role, "name": f"{role}-key"}
-        if project is not None:
-            body["project_id"] = project
-        if agent is not None:
-            body["agent_id"] = agent
-        issued = await self.operator.post(f"/manage/tenants/{tenant}/api-keys", json=body)
+        sent = {"name": f"{body['role']}-key", **{k: v for k, v in body.items() if v is not None}}
+        issued = await (by or self.operator).post(f"/manage/tenants/{tenant}/api-keys", json=sent)
         assert issued.status_code == 201, issued.text
-        return self.with_token(issued.json()["key"])
+        answer: dict[str, Any] = issued.json()
+        register_secret(answer["key"])
+        return answer
 
     async def tenant(self, tenant: str) -> None:
         """Create ``tenant`` unless it exists."""

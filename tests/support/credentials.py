@@ -9,9 +9,12 @@ from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.scopes import ProjectScope, TenantScope
 from agentfold_core.secrets.keyring import KeyRing
 from tests.support.databases import TestDatabases
+from tests.support.secret_scan import register_secret
 
-# Looked for in every log line, response and error of the credential tests.
+# Looked for in every log line, response and error of the credential tests (and in
+# every log line of the run).
 SECRET_VALUE = "sk-test-7Q2v9XkLm3Zp"  # noqa: S105 - a test secret
+register_secret(SECRET_VALUE, SECRET_VALUE + "-2")
 
 
 def ring(*ids: str) -> KeyRing:

@@ -541,6 +541,22 @@ SAMPLES: dict[str, Sample] = {
         update={"remaining": "40.5"},
         needs=("project",),
     ),
+    "audit_events": Sample(
+        create={
+            "id": "sample-audit-event",
+            "action": "api_key.created",
+            "principal": "operator",
+            "target_kind": "api_key",
+            "target_id": "sample-key",
+            "project_id": Slot.PROJECT,
+            "client_address": "192.0.2.7",
+            "user_agent": "sample-agent/1.0",
+            "detail": {"role": "runner"},
+        },
+        # Never updated (append-only): the field is only here to validate the model.
+        update={"detail": {"role": "viewer"}},
+        needs=("project",),
+    ),
     "credit_ledger": Sample(
         create={
             "id": "sample-ledger-entry",

@@ -18,6 +18,7 @@ from agentfold_api.docs import AmountSchema, docs_handlers, openapi_config
 from agentfold_api.maintenance import periodic_maintenance
 from agentfold_api.operator_token import operator_setup
 from agentfold_api.problems import EXCEPTION_HANDLERS
+from agentfold_api.routes.audit import audit_handlers
 from agentfold_api.routes.credits import credit_handlers
 from agentfold_api.routes.entities import entity_handlers
 from agentfold_api.routes.links import link_handlers
@@ -32,6 +33,7 @@ from agentfold_api.settings import ApiSettings
 from agentfold_api.state import ServiceState, app_state
 from agentfold_core.credentials.references import default_stores
 from agentfold_core.data_access.health import ping
+from agentfold_core.data_access.runtime.key_failures import FailedAttempts
 from agentfold_core.db.engine import Database, databases_from_settings
 from agentfold_core.migrations import upgrade, verify_schema
 from agentfold_core.secrets.master_keys import load_key_ring
@@ -103,16 +105,22 @@ def create_app(
             log.warning(setup.announcement)
             keys = load_key_ring(runtime, secrets)
             log.warning(keys.announcement)
+            failures = FailedAttempts(runtime)
             app.state.service = ServiceState(
                 manage=manage,
                 runtime=runtime,
                 operator=setup.token,
                 settings=api,
                 credentials=default_stores(runtime, keys.ring),
+                failures=failures,
             )
-            async with periodic_maintenance(runtime, api) as tasks:
-                app.state.maintenance = tasks
-                yield
+            try:
+                async with periodic_maintenance(runtime, api) as tasks:
+                    app.state.maintenance = tasks
+                    yield
+            finally:
+                # Failed attempts counted but not yet written (throttled) are kept.
+                await failures.flush()
         finally:
             await manage.dispose()
             await runtime.dispose()
@@ -123,6 +131,7 @@ def create_app(
             ready,
             *docs_handlers(),
             *tenant_handlers(),
+            *audit_handlers(),
             *project_handlers(),
             *versioning_handlers(),
             *entity_handlers(),

@@ -15,6 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
+from agentfold_api.audit import failed_authentication
 from agentfold_api.principal import ALLOWED, Principal
 from agentfold_api.state import app_state
 from agentfold_core.data_access.runtime.api_keys import verify_api_key
@@ -49,6 +50,8 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
             return AuthenticationResult(user=Principal(role="operator"), auth=None)
         key = await verify_api_key(state.runtime)(key=token)
         if key is None:
+            # The failure path only: a verified key costs nothing more.
+            await failed_authentication(connection, token)
             raise _unauthorized("invalid, expired or revoked credential")
         return AuthenticationResult(user=Principal.of_key(key), auth=key.id)
 

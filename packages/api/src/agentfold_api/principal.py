@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from agentfold_core.data_access.runtime.audit_events import OPERATOR, key_principal
 from agentfold_core.db.runtime.schema import ApiKeyPublic
 from agentfold_core.errors import NotFound
 
@@ -53,6 +54,14 @@ class Principal:
         if self.role == "operator":
             return "operator"
         return f"api-key:{self.key_name or self.key_id}"
+
+    @property
+    def audit_name(self) -> str:
+        """How audit events name this caller: ``operator`` or ``api-key:<key id>`` (ids
+        are stable and unique in the tenant; names are neither)."""
+        if self.role == "operator" or self.key_id is None:
+            return OPERATOR
+        return key_principal(self.key_id)
 
     def reaches_tenant(self, tenant_id: str) -> bool:
         """Whether the caller may see anything of ``tenant_id``."""

@@ -1,5 +1,7 @@
 """The secret a credential reference points at: set, replaced and deleted through its
-store. The value is write-only: no response carries it, nothing logs it."""
+store. The value is write-only: no response carries it, nothing logs it. Each change
+is audited (``secret.created`` / ``replaced`` / ``deleted``), in the same runtime
+transaction when the store is the encrypted one."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from agentfold_api.audit import audited
 from agentfold_api.context import REF_PARAMS, model_response, path_scope, service
 from agentfold_api.routes.paths import PROJECT
 from agentfold_api.routing import Param, route
 from agentfold_core.credentials.references import CredentialTarget, credential_target
 from agentfold_core.credentials.store import MAX_SECRET_BYTES, SecretInfo
+from agentfold_core.data_access.doors import Unit
+from agentfold_core.data_access.runtime.audit_events import AuditAction, AuditRecord
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.errors import NotFound
 
@@ -86,18 +91,46 @@ async def _get(request: Request[Any, Any, Any], **kw: Any) -> Response[Any]:
     return model_response(_status(reference_id, target, await target.info()))
 
 
+def _event(action: AuditAction, reference_id: str, target: CredentialTarget) -> AuditRecord:
+    # Where the secret lives, never what it is.
+    return AuditRecord(
+        action,
+        target_kind="credential_secret",
+        target_id=reference_id,
+        project_id=target.scope.project_id,
+        detail={"store": target.store.kind, "store_id": target.store_id, "key": target.key},
+    )
+
+
 async def _put(request: Request[Any, Any, Any], **kw: Any) -> Response[Any]:
     reference_id, data = kw["credential_reference_id"], kw.pop("data")
     target = await _target(request, kw)
-    info = await target.set(data.value.get_secret_value())
+
+    async def put(unit: Unit) -> tuple[bool, SecretInfo]:
+        joined = target.within(unit)
+        existed = await joined.has()
+        return existed, await joined.set(data.value.get_secret_value())
+
+    def stored(result: tuple[bool, SecretInfo]) -> AuditRecord:
+        action = AuditAction.SECRET_REPLACED if result[0] else AuditAction.SECRET_CREATED
+        return _event(action, reference_id, target)
+
+    _, info = await audited(request, target.scope, put, stored)
     return model_response(_status(reference_id, target, info))
 
 
 async def _delete(request: Request[Any, Any, Any], **kw: Any) -> Response[Any]:
     reference_id = kw["credential_reference_id"]
     target = await _target(request, kw)
-    if not await target.delete():
-        raise _not_set(reference_id)
+
+    async def delete(unit: Unit) -> None:
+        if not await target.within(unit).delete():
+            raise _not_set(reference_id)
+
+    def deleted(_: None) -> AuditRecord:
+        return _event(AuditAction.SECRET_DELETED, reference_id, target)
+
+    await audited(request, target.scope, delete, deleted)
     return Response(None, status_code=HTTP_204_NO_CONTENT)
 
 

@@ -10,6 +10,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentfold_api.audit import audited
 from agentfold_api.context import (
     PAGE_PARAMS,
     json_response,
@@ -21,12 +22,15 @@ from agentfold_api.context import (
 )
 from agentfold_api.routes.paths import TENANT
 from agentfold_api.routing import Param, route
+from agentfold_core.data_access.doors import Unit
 from agentfold_core.data_access.runtime.api_keys import (
+    IssuedApiKey,
     get_api_key,
     issue_api_key,
     list_api_keys,
     revoke_api_key,
 )
+from agentfold_core.data_access.runtime.audit_events import AuditAction, AuditRecord
 from agentfold_core.data_access.runtime.tenants import TENANTS
 from agentfold_core.db.runtime.schema import ApiKeyPublic
 from agentfold_core.errors import Conflict, NotFound
@@ -117,9 +121,22 @@ async def _issue_key(
     scope = tenant_scope(principal(request), tenant_id)
     if await TENANTS.get(state.runtime)(scopes=scope) is None:
         raise _no_tenant(tenant_id)
-    issued = await issue_api_key(state.runtime)(
-        scopes=scope, data=data.model_dump(exclude_unset=True)
-    )
+
+    async def issue(unit: Unit) -> IssuedApiKey:
+        return await issue_api_key(unit)(scopes=scope, data=data.model_dump(exclude_unset=True))
+
+    def created(issued: IssuedApiKey) -> AuditRecord:
+        row = issued.row
+        detail = {"role": row.role, "name": row.name, "agent_id": row.agent_id}
+        return AuditRecord(
+            AuditAction.API_KEY_CREATED,
+            target_kind="api_key",
+            target_id=row.id,
+            project_id=row.project_id,
+            detail={**detail, "expires_at": row.expires_at and row.expires_at.isoformat()},
+        )
+
+    issued = await audited(request, scope, issue, created)
     body = IssuedKey(**issued.row.model_dump(), key=issued.key)
     return model_response(
         body,
@@ -150,7 +167,24 @@ async def _revoke_key(
     request: Request[Any, Any, Any], *, tenant_id: str, api_key_id: str
 ) -> Response[Any]:
     scope = tenant_scope(principal(request), tenant_id)
-    await revoke_api_key(service(request).runtime)(scopes=scope, api_key_id=api_key_id)
+
+    async def revoke(unit: Unit) -> tuple[ApiKeyPublic | None, ApiKeyPublic]:
+        before = await get_api_key(unit)(scopes=scope, api_key_id=api_key_id)
+        return before, await revoke_api_key(unit)(scopes=scope, api_key_id=api_key_id)
+
+    def revoked(rows: tuple[ApiKeyPublic | None, ApiKeyPublic]) -> AuditRecord | None:
+        before, row = rows
+        if before is not None and before.revoked_at is not None:
+            return None  # revoked already: this request changed nothing
+        return AuditRecord(
+            AuditAction.API_KEY_REVOKED,
+            target_kind="api_key",
+            target_id=row.id,
+            project_id=row.project_id,
+            detail={"role": row.role, "name": row.name},
+        )
+
+    await audited(request, scope, revoke, revoked)
     return Response(None, status_code=HTTP_204_NO_CONTENT)
 
 

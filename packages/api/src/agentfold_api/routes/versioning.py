@@ -1,5 +1,5 @@
 """Version control of a project over HTTP: branches, log, diff, merge, revert, reset,
-tags and status."""
+tags and status. Merges and branch deletions are audited once they have committed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentfold_api.audit import after_commit
 from agentfold_api.context import (
     MESSAGE_PARAM,
     PAGE_PARAMS,
@@ -24,6 +25,7 @@ from agentfold_api.context import (
 from agentfold_api.routes.paths import PROJECT
 from agentfold_api.routing import Param, route
 from agentfold_api.writes import on_behalf
+from agentfold_core.data_access.runtime.audit_events import AuditAction, AuditRecord
 from agentfold_core.db.columns import ScopeLevel
 from agentfold_core.errors import NotFound
 from agentfold_core.pagination import Page
@@ -148,6 +150,13 @@ async def _delete_branch(request: Request[Any, Any, Any], **kw: Any) -> Response
         found = await delete_branch(state.manage, state.runtime)(scopes=scope)
     if not found:
         raise NotFound("branch not found", resource="branch", key={"branch": name})
+    event = AuditRecord(
+        AuditAction.BRANCH_DELETED,
+        target_kind="branch",
+        target_id=name,
+        project_id=scope.project_id,
+    )
+    await after_commit(request, scope, event)
     return Response(None, status_code=HTTP_204_NO_CONTENT)
 
 
@@ -198,6 +207,20 @@ async def _merge(request: Request[Any, Any, Any], **kw: Any) -> Response[Any]:
         message=message,
         expected_heads=expected,
     )
+    event = AuditRecord(
+        AuditAction.MERGE_COMPLETED,
+        target_kind="branch",
+        target_id=scope.ref,
+        project_id=scope.project_id,
+        detail={
+            "from_ref": data.from_ref,
+            "commit_id": result.commit_id,
+            "fast_forward": result.fast_forward,
+            "up_to_date": result.up_to_date,
+            "resolutions": len(data.resolutions or {}),
+        },
+    )
+    await after_commit(request, scope, event)
     return model_response(result, headers=commit_headers(result.commit_id))
 
 

@@ -34,6 +34,10 @@ class EncryptedStore:
         current = None if self.ring is None else self.ring.current_id
         return f"EncryptedStore(current_key={current!r})"
 
+    def on(self, runtime: Db) -> EncryptedStore:
+        """This store reading and writing through ``runtime`` (a unit: its transaction)."""
+        return EncryptedStore(runtime, self.ring)
+
     def availability(self) -> Availability:
         """Available when a key ring is configured."""
         if self.ring is None:

@@ -8,7 +8,7 @@ names the secret in it, and defaults to the reference's own id.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agentfold_core.credentials.encrypted import EncryptedStore
 from agentfold_core.credentials.environment import EnvironmentStore
@@ -39,6 +39,13 @@ class CredentialTarget:
     store_id: str
     scope: ProjectScope
     key: str
+
+    def within(self, unit: Db) -> CredentialTarget:
+        """This target with the store's runtime-database work done in ``unit`` (so an
+        audit event written there commits with the change); other stores are kept."""
+        if isinstance(self.store, EncryptedStore):
+            return replace(self, store=self.store.on(unit))
+        return self
 
     async def get(self) -> str | None:
         """The secret's value, or ``None`` when none is stored."""

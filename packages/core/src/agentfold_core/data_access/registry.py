@@ -27,6 +27,7 @@ from agentfold_core.data_access.manage import (
 )
 from agentfold_core.data_access.runtime import (
     api_keys,
+    audit_events,
     calls,
     conversations,
     credential_secrets,
@@ -207,5 +208,12 @@ REGISTRY = Registry(
         Registered(calls.TOOL_CALLS),
         Registered(credits.CREDIT_GRANTS, operations=frozenset({"get", "list"})),
         Registered(credits.CREDIT_LEDGER, operations=frozenset({"get", "list"})),
+        # The audit log is appended to by record_audit_event only (in the transaction of
+        # the change it records) and never changed; its list filters by time too.
+        Registered(
+            audit_events.AUDIT_EVENTS,
+            operations=frozenset({"get", "list"}),
+            overrides={"list": audit_events.list_audit_events},
+        ),
     )
 )

@@ -95,6 +95,12 @@ class VerifiedSecrets:
             self._known.popitem(last=False)
         return True
 
+    def knows(self, secret: str, stored: str) -> bool:
+        """Whether ``secret`` was verified against ``stored`` in this process (no scrypt:
+        ``False`` for a secret never verified, right or wrong)."""
+        known = self._known.get(stored)
+        return known is not None and hmac.compare_digest(known, self._mac(secret))
+
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -276,6 +276,12 @@ def _seen(public_id: str, raw: tuple[Any, ...], lookup: Prepared) -> _Seen:
     return _Seen(model, str(key_hash))
 
 
+def verified_before(secret: str, key_hash: str) -> bool:
+    """Whether this process verified ``secret`` against ``key_hash`` (an HMAC, no scrypt):
+    tells a failed attempt with the right secret (expired, revoked) from a guess."""
+    return _VERIFIED.knows(secret, key_hash)
+
+
 @functools.cache
 def _lookup(dialect: Dialect) -> Prepared:
     table = API_KEYS.table

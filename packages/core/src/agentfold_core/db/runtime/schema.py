@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from agentfold_core.amounts import Amount
@@ -144,6 +144,25 @@ class ApiKeyBindingFields(SQLModel):
         sa_type=UTCDateTime,
         sa_column_kwargs={"info": {IMMUTABLE: True, SERVER_GENERATED: True}},
     )
+    # Failed authentication attempts with this key's public id (a wrong secret, or the
+    # key used after it expired or was revoked), counted by the audit's throttled
+    # writer (data_access.runtime.key_failures): at most one write per key and window.
+    failed_attempts: int = Field(
+        default=0,
+        ge=0,
+        le=2**62,
+        sa_type=BigInteger,
+        # The database's default only: a client-side one would be bound as NULL by the
+        # prepared inserts, which bind just the values they are given.
+        sa_column_kwargs={
+            "default": None,
+            "server_default": "0",
+            "info": {SERVER_GENERATED: True},
+        },
+    )
+    last_failed_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, sa_column_kwargs={"info": {SERVER_GENERATED: True}}
+    )
 
 
 class ApiKeyPublic(ApiKeyBindingFields, ApiKeyPublicFields, Timestamps, Identified, TenantKey):
@@ -210,6 +229,43 @@ class CredentialSecret(CredentialSecretRow, RuntimeBase, table=True):
 
     __tablename__ = "credential_secrets"
     __table_args__ = (parent("project"),)
+
+
+# Bounds of the request headers an audit event keeps (longer values are cut).
+CLIENT_ADDRESS_MAX_LENGTH = 64
+USER_AGENT_MAX_LENGTH = 512
+
+
+class AuditEventRow(Timestamps, Identified, TenantKey):
+    """One security-relevant event of a tenant: who did what to which resource, when
+    (``created_at``) and from where. Append-only; ``detail`` never holds a secret.
+
+    ``project_id`` names the project of the target, without a foreign key: the audit
+    outlives the project (it is removed only with its tenant).
+    """
+
+    # A stable code (``api_key.created``, ``auth.failed``...): AUDIT_ACTIONS.
+    action: str = string_field(64, default=...)
+    # ``api-key:<key id>``, ``operator`` or ``unknown`` (an unauthenticated caller).
+    principal: str = string_field(300, default=...)
+    target_kind: str | None = string_field(64)
+    target_id: str | None = string_field(ID_MAX_LENGTH)
+    project_id: str | None = reference_field()
+    client_address: str | None = string_field(CLIENT_ADDRESS_MAX_LENGTH)
+    user_agent: str | None = string_field(USER_AGENT_MAX_LENGTH)
+    detail: JsonObject | None = json_field()
+
+
+class AuditEvent(AuditEventRow, RuntimeBase, table=True):
+    """Table ``audit_events``."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        parent("tenant"),
+        # Filters of the audit list, newest first (the list index covers the rest).
+        Index(None, "tenant_id", "action", "created_at"),
+        Index(None, "tenant_id", "principal", "created_at"),
+    )
 
 
 class ConversationRow(Timestamps, Identified, ProjectKey):
