@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +15,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from agentfold_core.db.kept import KeptConnections
 from agentfold_core.db.prepared import send_now
 from agentfold_core.errors import ConfigurationError
 from agentfold_core.settings import DatabaseSettings, url_variable
@@ -108,24 +107,19 @@ class Database:
     engine: AsyncEngine
     # Door listeners (``data_access.doors``): they take part in every write transaction.
     listeners: list[Any] = field(default_factory=list, compare=False, hash=False)
-    # Plain-read connections kept between uses (see ``read``), at most this many.
-    keep_readers: int = field(default=10, compare=False, hash=False)
+    # Connections kept checked out between uses (``db.kept``), at most this many.
+    keep_connections: int = field(default=10, compare=False, hash=False)
     recycle_seconds: int = field(default=-1, compare=False, hash=False)
-    _readers: list[tuple[asyncio.AbstractEventLoop, float, AsyncConnection]] = field(
-        default_factory=list, init=False, repr=False, compare=False, hash=False
-    )
-    # The same pool with the options of each kind of use, set once rather than per call.
-    _plain: AsyncEngine = field(init=False, repr=False, compare=False, hash=False)
-    _snapshot: AsyncEngine = field(init=False, repr=False, compare=False, hash=False)
-    _writer: AsyncEngine = field(init=False, repr=False, compare=False, hash=False)
+    _kept: KeptConnections = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        for name, option in (
-            ("_plain", _PLAIN_OPTION),
-            ("_snapshot", _SNAPSHOT_OPTION),
-            ("_writer", _WRITE_OPTION),
-        ):
-            object.__setattr__(self, name, self.engine.execution_options(**{option: True}))
+        # Every connection carries the plain-read option; a snapshot or a write sets
+        # its own option for the length of its transaction (``_as``).
+        plain = self.engine.execution_options(**{_PLAIN_OPTION: True})
+        kept = KeptConnections(
+            plain, keep=self.keep_connections, recycle_seconds=self.recycle_seconds
+        )
+        object.__setattr__(self, "_kept", kept)
 
     @property
     def file(self) -> Path | None:
@@ -142,42 +136,14 @@ class Database:
         With ``snapshot`` every statement sees one consistent state (a read-only
         transaction, rolled back on exit); without it each statement stands alone.
         """
-        if not snapshot:
-            conn, born = await self._reader()
-            try:
+        async with self._kept.use() as conn:
+            if not snapshot:
                 yield conn
-            except BaseException:
-                await conn.close()
-                raise
-            await self._keep_reader(conn, born)
-            return
-        async with self._snapshot.connect() as conn, conn.begin() as transaction:
-            yield conn
-            await transaction.rollback()
-
-    async def _reader(self) -> tuple[AsyncConnection, float]:
-        # A plain-read connection kept from an earlier read of this event loop, else
-        # a new checkout. Keeping them spares the async engine's connect and close
-        # (each a greenlet round) on every request, most of a point read's cost.
-        loop = asyncio.get_running_loop()
-        while self._readers:
-            owner, born, conn = self._readers.pop()
-            if owner is loop and not conn.closed and not conn.invalidated:
-                return conn, born
-            if owner is loop:
-                await conn.close()
-        conn = await self._plain.connect()
-        return conn, time.monotonic()
-
-    async def _keep_reader(self, conn: AsyncConnection, born: float) -> None:
-        if conn.in_transaction():
-            # The implicit transaction of a plain read sent no BEGIN: end it here.
-            await conn.rollback()
-        aged = 0 <= self.recycle_seconds < time.monotonic() - born
-        if conn.closed or conn.invalidated or aged or len(self._readers) >= self.keep_readers:
-            await conn.close()
-            return
-        self._readers.append((asyncio.get_running_loop(), born, conn))
+                return
+            with _as(conn, _SNAPSHOT_OPTION):
+                async with conn.begin() as transaction:
+                    yield conn
+                    await transaction.rollback()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -185,7 +151,7 @@ class Database:
 
         Only the write door (``data_access.doors``) and migrations open one.
         """
-        async with self._writer.connect() as conn, conn.begin():
+        async with self._kept.use() as conn, self.write_on(conn):
             yield conn
 
     @asynccontextmanager
@@ -194,21 +160,28 @@ class Database:
         if conn.in_transaction():
             # The implicit transaction of earlier plain reads sent no BEGIN: close it.
             await conn.commit()
-        await conn.execution_options(**{_WRITE_OPTION: True})
-        try:
+        with _as(conn, _WRITE_OPTION):
             async with conn.begin():
                 yield conn
-        finally:
-            await conn.execution_options(**{_WRITE_OPTION: False})
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
-        loop = asyncio.get_running_loop()
-        readers, self._readers[:] = list(self._readers), []
-        for owner, _born, conn in readers:
-            if owner is loop:
-                await conn.close()
+        await self._kept.close()
         await self.engine.dispose()
+
+
+@contextmanager
+def _as(conn: AsyncConnection, option: str) -> Iterator[None]:
+    # Set on the synchronous connection: a dictionary update, where the async
+    # ``execution_options`` would cost a greenlet round each way.
+    sync = conn.sync_connection
+    if sync is None:
+        raise RuntimeError("the connection is not started")
+    sync.execution_options(**{option: True})
+    try:
+        yield
+    finally:
+        sync.execution_options(**{option: False})
 
 
 def create_database(
@@ -238,7 +211,7 @@ def create_database(
         role=role,
         backend=backend,
         engine=engine,
-        keep_readers=settings.pool_size,
+        keep_connections=settings.pool_size,
         recycle_seconds=settings.pool_recycle,
     )
 

@@ -1,0 +1,98 @@
+"""Connections kept checked out between uses, so a request does not pay the async
+engine's connect and close.
+
+SQLAlchemy's async engine checks a connection out and in through a greenlet round
+each (``AsyncConnection.start`` and ``close``): on a point read that is most of the
+cost. A connection given back here stays checked out, idle, for the next use on the
+same event loop. The pool still owns it: one found closed, invalidated or older than
+the pool's recycle age is closed (so returned to the pool) instead of reused, and
+when the pool has no connection left to give, connections go back to it so that
+callers waiting on it are served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import QueuePool
+
+_Kept = tuple[asyncio.AbstractEventLoop, float, AsyncConnection]
+
+
+class KeptConnections:
+    """Idle connections of one engine, kept for the next use (at most ``keep``)."""
+
+    def __init__(self, engine: AsyncEngine, *, keep: int, recycle_seconds: int) -> None:
+        pool = engine.sync_engine.pool
+        # Only a queue pool can tell when it runs dry; others (one in-memory SQLite
+        # connection) keep nothing here.
+        self._pool = pool if isinstance(pool, QueuePool) else None
+        self._engine = engine
+        self._keep = keep if self._pool is not None else 0
+        self._recycle = recycle_seconds
+        self._idle: list[_Kept] = []
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[AsyncConnection]:
+        """A connection, kept afterwards if it is still sound."""
+        conn, born = await self._take()
+        try:
+            yield conn
+        except Exception:
+            await self._give_back(conn, born)
+            raise
+        except BaseException:
+            # Cancelled, perhaps mid-statement: its state is unknown, the pool decides.
+            await asyncio.shield(conn.close())
+            raise
+        await self._give_back(conn, born)
+
+    async def close(self) -> None:
+        """Close every kept connection of the running loop (others are dropped)."""
+        loop = asyncio.get_running_loop()
+        idle, self._idle = self._idle, []
+        for owner, _born, conn in idle:
+            if owner is loop:
+                await conn.close()
+
+    async def _take(self) -> tuple[AsyncConnection, float]:
+        loop = asyncio.get_running_loop()
+        while self._idle:
+            owner, born, conn = self._idle.pop()
+            if owner is not loop:
+                continue  # a connection of another loop cannot be used (or closed) here
+            if not (conn.closed or conn.invalidated):
+                return conn, born
+        return await self._engine.connect(), time.monotonic()
+
+    async def _give_back(self, conn: AsyncConnection, born: float) -> None:
+        if conn.in_transaction():
+            # Only the implicit transaction of a plain read (it sent no BEGIN).
+            try:
+                await conn.rollback()
+            except Exception:  # noqa: BLE001 - the use succeeded; the pool drops it
+                await conn.close()
+                return
+        aged = 0 <= self._recycle < time.monotonic() - born
+        if (
+            conn.closed
+            or conn.invalidated
+            or aged
+            or len(self._idle) >= self._keep
+            or self._pool_dry()
+        ):
+            await conn.close()
+            return
+        self._idle.append((asyncio.get_running_loop(), born, conn))
+
+    def _pool_dry(self) -> bool:
+        # Nothing left in the pool: someone may be waiting for a connection.
+        pool = self._pool
+        if pool is None:
+            return True
+        limit = pool._max_overflow  # noqa: SLF001 - no public accessor
+        return pool.checkedin() == 0 and limit >= 0 and pool.overflow() >= limit
