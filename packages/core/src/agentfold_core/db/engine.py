@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from agentfold_core.db import row_scope
 from agentfold_core.db.prepared import send_now
 from agentfold_core.errors import ConfigurationError
 from agentfold_core.settings import DatabaseSettings, url_variable
@@ -106,6 +107,9 @@ class Database:
     engine: AsyncEngine
     # Door listeners (``data_access.doors``): they take part in every write transaction.
     listeners: list[Any] = field(default_factory=list, compare=False, hash=False)
+    # Where reads across tenants go (``reading_system``) when the application's own
+    # role may not make them: the owner's connection (``db.row_security``).
+    system: Database | None = field(default=None, compare=False, hash=False)
     # The same pool with the options of each kind of use, set once rather than per call.
     _plain: AsyncEngine = field(init=False, repr=False, compare=False, hash=False)
     _snapshot: AsyncEngine = field(init=False, repr=False, compare=False, hash=False)
@@ -128,19 +132,28 @@ class Database:
         return Path(name).resolve()
 
     @asynccontextmanager
-    async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def read(
+        self, *, snapshot: bool = False, system: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
         """A connection for reads.
 
         With ``snapshot`` every statement sees one consistent state (a read-only
         transaction, rolled back on exit); without it each statement stands alone.
+        With ``system`` its statements may read across tenants (``reading_system``);
+        otherwise they see no tenant's rows until the doors bind one.
         """
         if not snapshot:
             async with self._plain.connect() as conn:
+                if system:
+                    row_scope.bind(conn, None, system=True)
                 yield conn
             return
-        async with self._snapshot.connect() as conn, conn.begin() as transaction:
-            yield conn
-            await transaction.rollback()
+        async with self._snapshot.connect() as conn:
+            if system:
+                row_scope.bind(conn, None, system=True)
+            async with conn.begin() as transaction:
+                yield conn
+                await transaction.rollback()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -167,13 +180,23 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self.system is not None:
+            await self.system.dispose()
 
 
 def create_database(
-    url: str, role: DatabaseRole, settings: DatabaseSettings | None = None
+    url: str,
+    role: DatabaseRole,
+    settings: DatabaseSettings | None = None,
+    *,
+    system_url: str | None = None,
 ) -> Database:
-    """Build the engine for ``url`` with the backend's connection settings."""
+    """Build the engine for ``url`` with the backend's connection settings; reads across
+    tenants go to ``system_url`` (the owner's) when it names another connection."""
     settings = settings or DatabaseSettings()
+    system = None
+    if system_url is not None and system_url != url:
+        system = create_database(system_url, role, settings.model_copy(update=_SYSTEM_POOL))
     parsed = parse_database_url(url, role)
     backend = _DRIVERS[parsed.drivername]
     if backend == "sqlite":
@@ -191,8 +214,39 @@ def create_database(
             isolation_level="AUTOCOMMIT",
             connect_args={"prepare_threshold": settings.prepare_threshold},
         )
+        if settings.row_security:
+            _scope_statements(engine, settings.app_role)
         _begin_explicitly(engine, "postgresql")
-    return Database(role=role, backend=backend, engine=engine)
+    return Database(role=role, backend=backend, engine=engine, system=system)
+
+
+# The owner's connections serve only the reads that precede a tenant: a small pool.
+_SYSTEM_POOL = {"pool_size": 2, "max_overflow": 8}
+
+
+def _scope_statements(engine: AsyncEngine, app_role: str | None) -> None:
+    # Every statement carries its connection's tenant (``db.row_scope``); the tenant and
+    # the transaction are forgotten when the transaction ends and when the connection
+    # goes back to the pool.
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "connect")
+    def _install(dbapi_conn: Any, _record: Any) -> None:
+        row_scope.install(dbapi_conn.driver_connection, app_role)
+
+    @event.listens_for(sync, "checkin")
+    def _forget(dbapi_conn: Any, _record: Any) -> None:
+        scope = row_scope.scope_of(getattr(dbapi_conn, "driver_connection", None))
+        if scope is not None:
+            scope.reset()
+
+    def _ended(conn: Any) -> None:
+        scope = _scope(conn)
+        if scope is not None:
+            scope.ended()
+
+    event.listen(sync, "commit", _ended)
+    event.listen(sync, "rollback", _ended)
 
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
@@ -251,6 +305,12 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
     return engine
 
 
+def _scope(conn: Any) -> row_scope.ConnectionScope | None:
+    # The scope of a SQLAlchemy connection's driver connection, if it has one.
+    dbapi = getattr(conn, "_dbapi_connection", None)
+    return row_scope.scope_of(getattr(dbapi, "driver_connection", None))
+
+
 def _begin_explicitly(engine: AsyncEngine, backend: Backend) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -263,6 +323,11 @@ def _begin_explicitly(engine: AsyncEngine, backend: Backend) -> None:
             return  # an implicit transaction of a plain read: nothing to send
         else:
             kind = "plain"
+        scope = _scope(conn)
+        if scope is not None:
+            # Sent with the transaction's first statement and its tenant: no round trip.
+            scope.started(_BEGIN[(backend, kind)])
+            return
         send_now(conn, _BEGIN[(backend, kind)])
 
 
@@ -270,6 +335,26 @@ def databases_from_settings(settings: DatabaseSettings | None = None) -> tuple[D
     """The manage and runtime databases named by the settings."""
     settings = settings or DatabaseSettings()
     return (
-        create_database(settings.manage_database_url, "manage", settings),
-        create_database(settings.runtime_database_url, "runtime", settings),
+        create_database(
+            settings.manage_database_url,
+            "manage",
+            settings,
+            system_url=settings.manage_migration_url,
+        ),
+        create_database(
+            settings.runtime_database_url,
+            "runtime",
+            settings,
+            system_url=settings.runtime_migration_url,
+        ),
+    )
+
+
+def operator_databases(settings: DatabaseSettings | None = None) -> tuple[Database, Database]:
+    """The manage and runtime databases as operator commands open them: on the owner's
+    URLs (``AGENTFOLD_*_MIGRATION_URL``, else the database URLs)."""
+    settings = settings or DatabaseSettings()
+    return (
+        create_database(settings.migration_url("manage"), "manage", settings),
+        create_database(settings.migration_url("runtime"), "runtime", settings),
     )
