@@ -239,7 +239,8 @@ def _server_database_url(name: str, port: int | None = None) -> str:
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_missing_postgres_database_says_how_to_create_it(
-    backend: Backend, agentfold: Callable[[TestDatabases | None], Agentfold],
+    backend: Backend,
+    agentfold: Callable[[TestDatabases | None], Agentfold],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name = f"agentfold_missing_{secrets.token_hex(3)}"
@@ -254,7 +255,8 @@ def test_a_missing_postgres_database_says_how_to_create_it(
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_an_unreachable_postgres_server_names_the_variable(
-    backend: Backend, agentfold: Callable[[TestDatabases | None], Agentfold],
+    backend: Backend,
+    agentfold: Callable[[TestDatabases | None], Agentfold],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = _server_database_url("agentfold", port=closed_port())
@@ -263,9 +265,7 @@ def test_an_unreachable_postgres_server_names_the_variable(
     assert result.status == 1
     assert result.err.count("\n") == 1
     assert "the manage database failed: " in result.err
-    assert "Connection refused; is the server running, and do the host and port of " in (
-        result.err
-    )
+    assert "Connection refused; is the server running, and do the host and port of " in (result.err)
     assert "AGENTFOLD_MANAGE_DATABASE_URL point at it?" in result.err
 
 

@@ -17,7 +17,11 @@ Create Date: 2026-12-02 09:00:00.000000
 
 from collections.abc import Sequence
 
-from agentfold_core.migrations.ops import disable_row_security, enable_row_security
+from agentfold_core.migrations.ops import (
+    disable_row_security,
+    enable_row_security,
+    grant_version_table,
+)
 
 revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0004"
@@ -48,6 +52,7 @@ TABLES = (
 
 def upgrade() -> None:
     """Apply this revision."""
+    grant_version_table()
     for table in TABLES:
         enable_row_security(table)
     enable_row_security("tenants", tenant_column="id")

@@ -44,14 +44,15 @@ def scoped_tables(metadata: MetaData) -> dict[str, str]:
     return {name: column for name, column in found if column is not None}
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
 def policy_sql(table: str, column: str = "tenant_id") -> list[str]:
     """The statements confining ``table`` to each transaction's tenant (idempotent)."""
-    t = _quoted(table)
-    tenant = f"{_quoted(column)} = current_setting('{TENANT_SETTING}', true)"
+    t = quoted(table)
+    tenant = f"{quoted(column)} = current_setting('{TENANT_SETTING}', true)"
     system = f"current_setting('{SYSTEM_SETTING}', true) = 'on'"
     return [
         f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
@@ -66,7 +67,7 @@ def policy_sql(table: str, column: str = "tenant_id") -> list[str]:
 
 def drop_policy_sql(table: str) -> list[str]:
     """The statements removing ``table``'s policies and row-level security."""
-    t = _quoted(table)
+    t = quoted(table)
     return [
         f"DROP POLICY IF EXISTS {TENANT_POLICY} ON {t}",
         f"DROP POLICY IF EXISTS {SYSTEM_POLICY} ON {t}",
@@ -77,7 +78,7 @@ def drop_policy_sql(table: str) -> list[str]:
 
 def grant_sql(table: str, role: str) -> list[str]:
     """What the application role needs on a table: its rows, never its shape."""
-    return [f"GRANT SELECT, INSERT, UPDATE, DELETE ON {_quoted(table)} TO {_quoted(role)}"]
+    return [f"GRANT SELECT, INSERT, UPDATE, DELETE ON {quoted(table)} TO {quoted(role)}"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,6 +120,16 @@ def enable_row_security(table: str, *, tenant_column: str = "tenant_id") -> None
             op.execute(sql)
 
 
+def grant_version_table() -> None:
+    """On PostgreSQL, let the application role (``AGENTFOLD_APP_ROLE``, if set) read the
+    revision its database is at (the service's startup check)."""
+    role = DatabaseSettings().app_role
+    if not _on_postgresql() or role is None:
+        return
+    table = op.get_context().version_table
+    op.execute(f"GRANT SELECT ON {row_security.quoted(table)} TO {row_security.quoted(role)}")
+
+
 def disable_row_security(table: str) -> None:
     """On PostgreSQL, remove ``table``'s policies and row-level security."""
     if not _on_postgresql():
