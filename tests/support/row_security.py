@@ -122,7 +122,7 @@ async def app_role_databases() -> AsyncIterator[AppRoleDatabases]:
 # A comparison of a tenant column with a bound value, as SQLAlchemy writes it in a
 # WHERE clause (``agents.tenant_id = %(tenant_id_1)s``); assignments in SET and VALUES
 # have no spaces around ``=`` and are left alone. Joins compare two columns: kept.
-_TENANT_FILTER = re.compile(r'(?:"?\w+"?\.)?"?tenant_id"? = %\(\w+\)s')
+_TENANT_FILTER = re.compile(r'(?:"?\w+"?\.)?"?tenant_id"? = %\(\w+\)s(?:::VARCHAR)?')
 
 
 def _unscoped(
