@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from agentfold_api.app import create_app
-from agentfold_api.context import app_state
+from agentfold_api.state import app_state
 from agentfold_api.settings import ApiSettings
 from agentfold_core.db.engine import Database
 from agentfold_core.settings import DatabaseSettings

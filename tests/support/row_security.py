@@ -91,7 +91,7 @@ async def app_role_databases() -> AsyncIterator[AppRoleDatabases]:
     owners = {role: _url(server, owner, name) for role, name in names.items()}
     apps = {role: _url(server, app, name) for role, name in names.items()}
     for role in ("manage", "runtime"):
-        migrating = create_database(owners[role], role)  # type: ignore[arg-type]
+        migrating = create_database(owners[role], role)
         try:
             with _app_role_setting(app):
                 await upgrade(migrating)
