@@ -10,8 +10,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from agentfold_api.app import create_app
-from agentfold_api.state import app_state
 from agentfold_api.settings import ApiSettings
+from agentfold_api.state import app_state
 from agentfold_core.db.engine import Database
 from agentfold_core.settings import DatabaseSettings
 from tests.api.test_access import test_cross_tenant_and_cross_project_matrix as access_matrix
