@@ -36,8 +36,9 @@ SUBCOMMANDS = (
     "check-references",
 )
 # Messages of the newest revisions (the first line of their docstrings).
-MANAGE_HEAD = "0004"
+MANAGE_HEAD = "0005"
 MANAGE_0004 = "History of existing projects: a root commit per branch"
+ROW_SECURITY = "Row-level security: every tenant-scoped table confined to the transaction's tenant"
 RUNTIME_0002 = "Tenant-wide API keys with roles; list-order indexes on every listed table"
 RUNTIME_0003 = "Run records: runs, steps, LLM and tool calls, credits, retention settings"
 RUNTIME_0004 = "Credential secrets: the sealed secrets of the encrypted credential store"
@@ -93,40 +94,42 @@ def test_upgrade_current_history_downgrade(
     up = run("db", "upgrade", "--db", "all")
     assert up.status == 0, up.err
     lines = up.out.splitlines()
-    assert lines[0] == "manage: applying 4 revisions"
-    assert lines[1].startswith("  [1/4] 0001 initial schema  ")
-    assert lines[2].startswith("  [2/4] 0002 List-order indexes")
-    assert lines[3].startswith("  [3/4] 0003 Version control: its tables")
-    assert lines[4].startswith("  [4/4] 0004 History of existing projects")
-    assert lines[5].startswith("manage: upgraded <base> -> 0004 (4 revisions in ")
-    assert lines[6] == "runtime: applying 5 revisions"
-    assert lines[8].startswith("  [2/5] 0002 Tenant-wide API keys with roles")
-    assert lines[9].startswith("  [3/5] 0003 Run records")
-    assert lines[10].startswith("  [4/5] 0004 Credential secrets")
-    assert lines[11].startswith("  [5/5] 0005 Security audit log")
-    assert lines[12].startswith("runtime: upgraded <base> -> 0005 (5 revisions in ")
+    assert lines[0] == "manage: applying 5 revisions"
+    assert lines[1].startswith("  [1/5] 0001 initial schema  ")
+    assert lines[2].startswith("  [2/5] 0002 List-order indexes")
+    assert lines[3].startswith("  [3/5] 0003 Version control: its tables")
+    assert lines[4].startswith("  [4/5] 0004 History of existing projects")
+    assert lines[5].startswith("  [5/5] 0005 Row-level security")
+    assert lines[6].startswith("manage: upgraded <base> -> 0005 (5 revisions in ")
+    assert lines[7] == "runtime: applying 6 revisions"
+    assert lines[9].startswith("  [2/6] 0002 Tenant-wide API keys with roles")
+    assert lines[10].startswith("  [3/6] 0003 Run records")
+    assert lines[11].startswith("  [4/6] 0004 Credential secrets")
+    assert lines[12].startswith("  [5/6] 0005 Security audit log")
+    assert lines[13].startswith("  [6/6] 0006 Row-level security")
+    assert lines[14].startswith("runtime: upgraded <base> -> 0006 (6 revisions in ")
     assert up.err == ""
 
     now = run("db", "current")
     assert now.out.splitlines() == [
-        f"manage: 0004 (head) {MANAGE_0004}",
-        f"runtime: 0005 (head) {RUNTIME_0005}",
+        f"manage: 0005 (head) {ROW_SECURITY}",
+        f"runtime: 0006 (head) {ROW_SECURITY}",
     ]
     history = run("db", "history", "--db", "manage", "--indicate-current", "--verbose")
     assert history.out.splitlines()[:2] == [
         "manage:",
-        f"  0003 -> 0004 (head, current)  {MANAGE_0004}",
+        f"  0004 -> 0005 (head, current)  {ROW_SECURITY}",
     ]
     assert "  <base> -> 0001  initial schema" in history.out.splitlines()
     assert "migrations/manage/versions/0001_initial_schema.py" in history.out
 
-    down = run("db", "downgrade", "--db", "runtime", "-1")
+    down = run("db", "downgrade", "--db", "runtime", "-2")
     assert down.status == 0, down.err
-    assert down.out.splitlines()[0] == "runtime: reverting 1 revision"
-    assert down.out.splitlines()[-1].startswith("runtime: downgraded 0005 -> 0004 (1 revision")
+    assert down.out.splitlines()[0] == "runtime: reverting 2 revisions"
+    assert down.out.splitlines()[-1].startswith("runtime: downgraded 0006 -> 0004 (2 revisions")
     assert run("db", "current", "--db", "runtime").out.splitlines() == [
         f"runtime: 0004 {RUNTIME_0004}",
-        "runtime: behind head 0005; run: agentfold db upgrade --db runtime",
+        "runtime: behind head 0006; run: agentfold db upgrade --db runtime",
     ]
     base = run("db", "downgrade", "--db", "runtime", "base")
     assert base.status == 0, base.err

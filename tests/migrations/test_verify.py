@@ -18,7 +18,13 @@ from agentfold_core.migrations import (
     verify_schema,
 )
 from tests.migrations.conftest import Agentfold
-from tests.migrations.test_cli import RUNTIME_0002, RUNTIME_0003, RUNTIME_0004, RUNTIME_0005
+from tests.migrations.test_cli import (
+    ROW_SECURITY,
+    RUNTIME_0002,
+    RUNTIME_0003,
+    RUNTIME_0004,
+    RUNTIME_0005,
+)
 from tests.support.databases import TestDatabases
 
 
@@ -78,12 +84,13 @@ async def test_verify_reports_revisions_not_applied(empty: TestDatabases) -> Non
         ("0003", RUNTIME_0003),
         ("0004", RUNTIME_0004),
         ("0005", RUNTIME_0005),
+        ("0006", ROW_SECURITY),
     )
     assert "tenants" in report.missing_tables
     assert (
         "revisions not applied: 0001 (initial schema), "
         f"0002 ({RUNTIME_0002}), 0003 ({RUNTIME_0003}), 0004 ({RUNTIME_0004}), "
-        f"0005 ({RUNTIME_0005})" in report.problems()
+        f"0005 ({RUNTIME_0005}), 0006 ({ROW_SECURITY})" in report.problems()
     )
     assert report.fix_command == "agentfold db upgrade --db runtime"
     # Read-only: inspecting created nothing.
@@ -99,7 +106,7 @@ async def test_verify_reports_a_revision_unknown_to_this_version(empty: TestData
     assert report.problems() == [
         "the database is at revision 0042, which this version of agentfold does not know"
     ]
-    assert "agentfold db downgrade --db runtime 0005" in report.fix_command
+    assert "agentfold db downgrade --db runtime 0006" in report.fix_command
 
 
 async def test_verify_does_not_create_a_missing_sqlite_file(tmp_path: Path) -> None:
@@ -126,12 +133,12 @@ def test_cli_verify_names_the_fix(
     path = empty.runtime_url.removeprefix("sqlite+aiosqlite:///")
     missing_file = [f"  - the database file {path} does not exist"]
     assert result.out.splitlines() == [
-        "manage: ready (at 0004)",
+        "manage: ready (at 0005)",
         "runtime: not ready",
         *(missing_file if empty.backend == "sqlite" else []),
         "  - revisions not applied: 0001 (initial schema), "
         f"0002 ({RUNTIME_0002}), 0003 ({RUNTIME_0003}), 0004 ({RUNTIME_0004}), "
-        f"0005 ({RUNTIME_0005})",
+        f"0005 ({RUNTIME_0005}), 0006 ({ROW_SECURITY})",
         "  - missing tables: agent_runs, agent_steps, api_keys, audit_events, context_cache, "
         "conversations, "
         "credential_secrets, credit_grants, credit_ledger, events, feedback, ledger_artifacts, "

@@ -61,15 +61,16 @@ def test_wheel_in_a_fresh_virtual_environment_upgrades_sqlite(tmp_path: Path) ->
 
     upgrade = _run(agentfold, "db", "upgrade", "--db", "all", cwd=work, env=env)
     assert upgrade.returncode == 0, upgrade.stderr
-    assert "manage: upgraded <base> -> 0004" in upgrade.stdout
-    assert "runtime: upgraded <base> -> 0005" in upgrade.stdout
+    assert "manage: upgraded <base> -> 0005" in upgrade.stdout
+    assert "runtime: upgraded <base> -> 0006" in upgrade.stdout
 
     current = _run(agentfold, "db", "current", cwd=work, env=env)
     assert current.returncode == 0, current.stderr
     assert current.stdout.splitlines() == [
-        "manage: 0004 (head) History of existing projects: a root commit per branch",
-        "runtime: 0005 (head) Security audit log: audit events of each tenant; failed "
-        "attempts per API key",
+        "manage: 0005 (head) Row-level security: every tenant-scoped table confined to the "
+        "transaction's tenant",
+        "runtime: 0006 (head) Row-level security: every tenant-scoped table confined to the "
+        "transaction's tenant",
     ]
 
     # The scripts in use are the wheel's, not this checkout's.

@@ -33,6 +33,22 @@ class DatabaseSettings(BaseSettings):
     # PgBouncer in transaction mode cannot keep server-side prepared statements.
     prepare_threshold: int | None = Field(default=5, ge=0)
     echo_sql: bool = False
+    # Row-level security on PostgreSQL (``db.row_security``): every statement carries
+    # its tenant. Off only for a database whose tables have no policies.
+    row_security: bool = True
+    # The role the application's statements run as, switched to per transaction when
+    # the URL logs in as the owner; migrations grant it what it needs.
+    app_role: str | None = Field(default=None, min_length=1, max_length=63)
+    # The owner's URLs, for migrations, operator commands and the service's reads across
+    # tenants; unset, the database URL is the owner's too.
+    manage_migration_url: str | None = None
+    runtime_migration_url: str | None = None
+
+    def migration_url(self, role: str) -> str:
+        """The URL migrations and operator commands of the ``role`` database use."""
+        if role == "manage":
+            return self.manage_migration_url or self.manage_database_url
+        return self.runtime_migration_url or self.runtime_database_url
 
 
 class SecretSettings(BaseSettings):

@@ -9,7 +9,7 @@ from typing import Any
 
 from agentfold_core.cli import aio, output
 from agentfold_core.data_access.orphans import find_orphans
-from agentfold_core.db.engine import Database, create_database, databases_from_settings
+from agentfold_core.db.engine import Database, create_database, operator_databases
 from agentfold_core.migrations import (
     ROLES,
     Role,
@@ -57,7 +57,8 @@ def _roles(args: argparse.Namespace) -> tuple[Role, ...]:
 
 
 def _url(role: Role, settings: DatabaseSettings) -> str:
-    return settings.manage_database_url if role == "manage" else settings.runtime_database_url
+    # The owner's: migrations and operator commands pass row-level security as the system.
+    return settings.migration_url(role)
 
 
 async def _each_database(
@@ -171,7 +172,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _check_references(args: argparse.Namespace) -> int:
     async def run() -> int:
-        manage, runtime = databases_from_settings()
+        manage, runtime = operator_databases()
         try:
             # Read-only: a database without the schema is named with its fix, and a
             # SQLite file that does not exist is not created by connecting.

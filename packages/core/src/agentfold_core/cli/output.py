@@ -136,11 +136,17 @@ def history_lines(
 def drift_lines(report: DriftReport) -> list[str]:
     """The check's verdict on one database, with the differences and the fix."""
     head = revisions_label(report.heads)
+    warning = (
+        [f"{report.role}: warning: {report.row_security_bypassed}"]
+        if report.row_security_bypassed
+        else []
+    )
     if report.ok:
-        return [f"{report.role}: the models and the migration head ({head}) agree"]
+        return [f"{report.role}: the models and the migration head ({head}) agree", *warning]
     lines = [
+        *warning,
         f"{report.role}: the models and the migration head ({head}) disagree "
-        f"({_plural(len(report.differences), 'difference')}):"
+        f"({_plural(len(report.differences), 'difference')}):",
     ]
     lines += [f"  - {difference}" for difference in report.differences]
     lines.append(f"  fix: {report.fix_command}")

@@ -34,7 +34,7 @@ def formatter(prog: str) -> argparse.HelpFormatter:
 async def with_runtime(action: Callable[[Database], Awaitable[T]]) -> T:
     """Run ``action`` on the configured runtime database, once its schema is current."""
     settings = DatabaseSettings()
-    runtime = create_database(settings.runtime_database_url, "runtime", settings)
+    runtime = create_database(settings.migration_url("runtime"), "runtime", settings)
     try:
         # A database behind its migrations is a one-line error, not a traceback.
         await verify_schema(runtime, mode="strict")

@@ -82,7 +82,7 @@ def _missing(role: str) -> MigrationError:
 
 async def _with_manage(action: Callable[[Database], Awaitable[T]]) -> T:
     settings = DatabaseSettings()
-    database = create_database(settings.manage_database_url, "manage", settings)
+    database = create_database(settings.migration_url("manage"), "manage", settings)
     try:
         if not database_exists(database):
             raise _missing("manage")
@@ -94,8 +94,8 @@ async def _with_manage(action: Callable[[Database], Awaitable[T]]) -> T:
 
 async def _with_both(action: Callable[[Database, Database], Awaitable[T]]) -> T:
     settings = DatabaseSettings()
-    manage = create_database(settings.manage_database_url, "manage", settings)
-    runtime = create_database(settings.runtime_database_url, "runtime", settings)
+    manage = create_database(settings.migration_url("manage"), "manage", settings)
+    runtime = create_database(settings.migration_url("runtime"), "runtime", settings)
     try:
         for database in (manage, runtime):
             if not database_exists(database):

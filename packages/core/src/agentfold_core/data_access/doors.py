@@ -22,6 +22,7 @@ from typing import Protocol, cast
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.scope_keys import Target, resolve
+from agentfold_core.db import row_scope
 from agentfold_core.db.engine import Database
 from agentfold_core.errors import ValidationFailed
 from agentfold_core.scopes import ProjectScope, TenantScope
@@ -138,9 +139,11 @@ class Unit:
         return target
 
     async def bind(self, tenant_id: str) -> None:
-        """Confine the unit to ``tenant_id`` (listeners begin a writing unit here)."""
+        """Confine the unit to ``tenant_id`` (listeners begin a writing unit here); on
+        PostgreSQL its statements carry the tenant for row-level security from now on."""
         if self.tenant_id is None:
             self.tenant_id = tenant_id
+            row_scope.bind(self.conn, tenant_id)
             if self.writes:
                 for listener in _listeners(self.database):
                     await listener.begin(self)
@@ -243,11 +246,20 @@ async def reading(db: Db, scope: TenantScope, *, snapshot: bool = False) -> Asyn
 @asynccontextmanager
 async def reading_system(db: Db, *, snapshot: bool = False) -> AsyncIterator[SystemAccess]:
     """The read door without a tenant: only for lookups that find the tenant (an API
-    key by its public id) and operator reports over every tenant."""
+    key by its public id) and operator reports over every tenant.
+
+    On PostgreSQL its statements pass the row-level security policies as the system
+    (``db.row_security``): on the owner's connection when the database has one.
+    """
     if isinstance(db, Unit):
-        yield SystemAccess(db)
+        row_scope.bind(db.conn, None, system=True)
+        try:
+            yield SystemAccess(db)
+        finally:
+            row_scope.bind(db.conn, db.tenant_id)
         return
-    async with db.read(snapshot=snapshot) as conn:
+    source = db.system or db
+    async with source.read(snapshot=snapshot, system=True) as conn:
         yield SystemAccess(Unit(db, conn, writes=False))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from agentfold_core.db import row_scope
 from agentfold_core.db.kept import KeptConnections
 from agentfold_core.db.prepared import send_now
 from agentfold_core.errors import ConfigurationError
@@ -110,6 +111,9 @@ class Database:
     # Connections kept checked out between uses (``db.kept``), at most this many.
     keep_connections: int = field(default=10, compare=False, hash=False)
     recycle_seconds: int = field(default=-1, compare=False, hash=False)
+    # Where reads across tenants go (``reading_system``) when the application's own
+    # role may not make them: the owner's connection (``db.row_security``).
+    system: Database | None = field(default=None, compare=False, hash=False)
     _kept: KeptConnections = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -117,7 +121,11 @@ class Database:
         # its own option for the length of its transaction (``_as``).
         plain = self.engine.execution_options(**{_PLAIN_OPTION: True})
         kept = KeptConnections(
-            plain, keep=self.keep_connections, recycle_seconds=self.recycle_seconds
+            plain,
+            keep=self.keep_connections,
+            recycle_seconds=self.recycle_seconds,
+            # A kept connection forgets its tenant as a returned one does (checkin).
+            on_release=_forget_scope,
         )
         object.__setattr__(self, "_kept", kept)
 
@@ -130,13 +138,19 @@ class Database:
         return Path(name).resolve()
 
     @asynccontextmanager
-    async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def read(
+        self, *, snapshot: bool = False, system: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
         """A connection for reads.
 
         With ``snapshot`` every statement sees one consistent state (a read-only
         transaction, rolled back on exit); without it each statement stands alone.
+        With ``system`` its statements may read across tenants (``reading_system``);
+        otherwise they see no tenant's rows until the doors bind one.
         """
         async with self._kept.use() as conn:
+            if system:
+                row_scope.bind(conn, None, system=True)
             if not snapshot:
                 yield conn
                 return
@@ -168,6 +182,10 @@ class Database:
         """Close every pooled connection."""
         await self._kept.close()
         await self.engine.dispose()
+        if self.system is not None:
+            await self.system.dispose()
+        if self.system is not None:
+            await self.system.dispose()
 
 
 @contextmanager
@@ -185,10 +203,18 @@ def _as(conn: AsyncConnection, option: str) -> Iterator[None]:
 
 
 def create_database(
-    url: str, role: DatabaseRole, settings: DatabaseSettings | None = None
+    url: str,
+    role: DatabaseRole,
+    settings: DatabaseSettings | None = None,
+    *,
+    system_url: str | None = None,
 ) -> Database:
-    """Build the engine for ``url`` with the backend's connection settings."""
+    """Build the engine for ``url`` with the backend's connection settings; reads across
+    tenants go to ``system_url`` (the owner's) when it names another connection."""
     settings = settings or DatabaseSettings()
+    system = None
+    if system_url is not None and system_url != url:
+        system = create_database(system_url, role, settings.model_copy(update=_SYSTEM_POOL))
     parsed = parse_database_url(url, role)
     backend = _DRIVERS[parsed.drivername]
     if backend == "sqlite":
@@ -206,6 +232,8 @@ def create_database(
             isolation_level="AUTOCOMMIT",
             connect_args={"prepare_threshold": settings.prepare_threshold},
         )
+        if settings.row_security:
+            _scope_statements(engine, settings.app_role)
         _begin_explicitly(engine, "postgresql")
     return Database(
         role=role,
@@ -213,7 +241,37 @@ def create_database(
         engine=engine,
         keep_connections=settings.pool_size,
         recycle_seconds=settings.pool_recycle,
+        system=system,
     )
+
+
+# The owner's connections serve only the reads that precede a tenant: a small pool.
+_SYSTEM_POOL = {"pool_size": 2, "max_overflow": 8}
+
+
+def _scope_statements(engine: AsyncEngine, app_role: str | None) -> None:
+    # Every statement carries its connection's tenant (``db.row_scope``); the tenant and
+    # the transaction are forgotten when the transaction ends and when the connection
+    # goes back to the pool.
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "connect")
+    def _install(dbapi_conn: Any, _record: Any) -> None:
+        row_scope.install(dbapi_conn.driver_connection, app_role)
+
+    @event.listens_for(sync, "checkin")
+    def _forget(dbapi_conn: Any, _record: Any) -> None:
+        scope = row_scope.scope_of(getattr(dbapi_conn, "driver_connection", None))
+        if scope is not None:
+            scope.reset()
+
+    def _ended(conn: Any) -> None:
+        scope = _scope(conn)
+        if scope is not None:
+            scope.ended()
+
+    event.listen(sync, "commit", _ended)
+    event.listen(sync, "rollback", _ended)
 
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
@@ -272,6 +330,18 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
     return engine
 
 
+def _forget_scope(conn: AsyncConnection) -> None:
+    scope = _scope(conn.sync_connection)
+    if scope is not None:
+        scope.reset()
+
+
+def _scope(conn: Any) -> row_scope.ConnectionScope | None:
+    # The scope of a SQLAlchemy connection's driver connection, if it has one.
+    dbapi = getattr(conn, "_dbapi_connection", None)
+    return row_scope.scope_of(getattr(dbapi, "driver_connection", None))
+
+
 def _begin_explicitly(engine: AsyncEngine, backend: Backend) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -284,6 +354,11 @@ def _begin_explicitly(engine: AsyncEngine, backend: Backend) -> None:
             return  # an implicit transaction of a plain read: nothing to send
         else:
             kind = "plain"
+        scope = _scope(conn)
+        if scope is not None:
+            # Sent with the transaction's first statement and its tenant: no round trip.
+            scope.started(_BEGIN[(backend, kind)])
+            return
         send_now(conn, _BEGIN[(backend, kind)])
 
 
@@ -291,6 +366,26 @@ def databases_from_settings(settings: DatabaseSettings | None = None) -> tuple[D
     """The manage and runtime databases named by the settings."""
     settings = settings or DatabaseSettings()
     return (
-        create_database(settings.manage_database_url, "manage", settings),
-        create_database(settings.runtime_database_url, "runtime", settings),
+        create_database(
+            settings.manage_database_url,
+            "manage",
+            settings,
+            system_url=settings.manage_migration_url,
+        ),
+        create_database(
+            settings.runtime_database_url,
+            "runtime",
+            settings,
+            system_url=settings.runtime_migration_url,
+        ),
+    )
+
+
+def operator_databases(settings: DatabaseSettings | None = None) -> tuple[Database, Database]:
+    """The manage and runtime databases as operator commands open them: on the owner's
+    URLs (``AGENTFOLD_*_MIGRATION_URL``, else the database URLs)."""
+    settings = settings or DatabaseSettings()
+    return (
+        create_database(settings.migration_url("manage"), "manage", settings),
+        create_database(settings.migration_url("runtime"), "runtime", settings),
     )

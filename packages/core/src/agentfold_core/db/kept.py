@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -26,7 +26,14 @@ _Kept = tuple[asyncio.AbstractEventLoop, float, AsyncConnection]
 class KeptConnections:
     """Idle connections of one engine, kept for the next use (at most ``keep``)."""
 
-    def __init__(self, engine: AsyncEngine, *, keep: int, recycle_seconds: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        keep: int,
+        recycle_seconds: int,
+        on_release: Callable[[AsyncConnection], None] | None = None,
+    ) -> None:
         pool = engine.sync_engine.pool
         # Only a queue pool can tell when it runs dry; others (one in-memory SQLite
         # connection) keep nothing here.
@@ -34,6 +41,7 @@ class KeptConnections:
         self._engine = engine
         self._keep = keep if self._pool is not None else 0
         self._recycle = recycle_seconds
+        self._on_release = on_release
         self._idle: list[_Kept] = []
 
     @asynccontextmanager
@@ -77,6 +85,8 @@ class KeptConnections:
             except Exception:  # noqa: BLE001 - the use succeeded; the pool drops it
                 await conn.close()
                 return
+        if self._on_release is not None and not conn.closed:
+            self._on_release(conn)
         aged = 0 <= self._recycle < time.monotonic() - born
         if (
             conn.closed
@@ -94,5 +104,5 @@ class KeptConnections:
         pool = self._pool
         if pool is None:
             return True
-        limit = pool._max_overflow  # noqa: SLF001 - no public accessor
+        limit = pool._max_overflow  # no public accessor
         return pool.checkedin() == 0 and limit >= 0 and pool.overflow() >= limit

@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import conv
 from sqlalchemy.types import TypeDecorator
 
 from agentfold_core.db.foreign_keys import SET_NULL_COLUMN
-from agentfold_core.migrations.capture_ops import process_revision_directives
+from agentfold_core.migrations.policy_ops import process_revision_directives
 from agentfold_core.migrations.spec import ROLES, EnvironmentSpec, load_metadata
 
 IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]

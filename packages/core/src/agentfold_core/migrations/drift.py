@@ -2,8 +2,9 @@
 
 The pending revisions are applied inside a transaction that is always rolled back,
 then Alembic's comparison (the one autogenerate uses) runs against the models. On
-SQLite the triggers emulating ``SET NULL (col)`` are compared too, and on both backends
-every versioned table must have its version-control capture triggers.
+SQLite the triggers emulating ``SET NULL (col)`` are compared too, on both backends
+every versioned table must have its version-control capture triggers, and on
+PostgreSQL every tenant-scoped table its row-level security policies.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.schema import Constraint, ForeignKeyConstraint, UniqueConstraint
 
 from agentfold_core.db.engine import Database, create_database
 from agentfold_core.db.foreign_keys import sqlite_set_null_triggers
+from agentfold_core.db.row_security import bypasses_row_security, missing_policies
 from agentfold_core.migrations.autogen import context_options
 from agentfold_core.migrations.capture import REPAIR_TRIGGERS
 from agentfold_core.migrations.commands import alembic_errors
@@ -43,6 +45,10 @@ class DriftReport:
     differences: tuple[str, ...]
     # Versioned tables lacking capture triggers (also named in ``differences``).
     missing_capture: tuple[str, ...] = ()
+    # Tenant-scoped tables without row-level security (also named in ``differences``).
+    missing_policies: tuple[str, ...] = ()
+    # Why the checking role ignores row-level security, if it does (a warning).
+    row_security_bypassed: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -53,6 +59,11 @@ class DriftReport:
     def fix_command(self) -> str:
         """The command that writes the missing revision (or reinstalls the triggers)."""
         revision = f'agentfold db revision --db {self.role} --autogenerate -m "describe the change"'
+        if self.missing_policies:
+            # Autogenerate writes the call for a new table; a policy dropped by hand
+            # comes back by running it again (it is idempotent).
+            tables = ", ".join(self.missing_policies)
+            return f"call enable_row_security(table) in a revision for {tables}"
         if not self.missing_capture:
             return revision
         # A trigger dropped by hand comes back with repair-triggers; a revision that
@@ -192,11 +203,15 @@ def _check_sync(connection: Connection, spec: EnvironmentSpec, metadata: MetaDat
         differences += sqlite_trigger_differences(connection, metadata)
     capture = missing_capture_triggers(connection, metadata)
     differences += [m.describe() for m in capture]
+    unconfined = missing_policies(connection, metadata)
+    differences += [m.describe() for m in unconfined]
     return DriftReport(
         role=spec.role,
         heads=current_heads(connection, spec),
         differences=tuple(differences),
         missing_capture=tuple(m.table for m in capture),
+        missing_policies=tuple(m.table for m in unconfined),
+        row_security_bypassed=bypasses_row_security(connection),
     )
 
 

@@ -1,5 +1,5 @@
 """Helpers for revision scripts: the SQLite triggers that emulate ``SET NULL (col)``,
-and the capture triggers of version control.
+the capture triggers of version control, and PostgreSQL's row-level security.
 
 PostgreSQL nulls only the named column natively; SQLite gets a ``BEFORE DELETE``
 trigger on the referenced table (see ``agentfold_core.db.foreign_keys``). Every helper
@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import Column, ForeignKeyConstraint, MetaData, Table
 
+from agentfold_core.db import row_security
 from agentfold_core.db.foreign_keys import SET_NULL_COLUMN, sqlite_set_null_triggers
+from agentfold_core.settings import DatabaseSettings
 from agentfold_core.versioning.bootstrap import initialise_history as initialise
 from agentfold_core.versioning.capture import CaptureSpec
 
@@ -94,3 +96,43 @@ def initialise_history() -> None:
         op.execute("-- 0004: existing projects get their history when upgraded online")
         return
     initialise(op.get_bind())
+
+
+def _on_postgresql() -> bool:
+    return op.get_context().dialect.name == "postgresql"
+
+
+def enable_row_security(table: str, *, tenant_column: str = "tenant_id") -> None:
+    """On PostgreSQL, confine ``table`` to each transaction's tenant (``db.row_security``)
+    and grant the application role (``AGENTFOLD_APP_ROLE``, if set) its rows.
+
+    A revision that adds a tenant-scoped table calls this after ``op.create_table``
+    (autogenerate writes it); ``agentfold db check`` fails on such a table without it.
+    Running it again changes nothing. A no-op on SQLite.
+    """
+    if not _on_postgresql():
+        return
+    for sql in row_security.policy_sql(table, tenant_column):
+        op.execute(sql)
+    role = DatabaseSettings().app_role
+    if role is not None:
+        for sql in row_security.grant_sql(table, role):
+            op.execute(sql)
+
+
+def grant_version_table() -> None:
+    """On PostgreSQL, let the application role (``AGENTFOLD_APP_ROLE``, if set) read the
+    revision its database is at (the service's startup check)."""
+    role = DatabaseSettings().app_role
+    if not _on_postgresql() or role is None:
+        return
+    table = op.get_context().version_table
+    op.execute(f"GRANT SELECT ON {row_security.quoted(table)} TO {row_security.quoted(role)}")
+
+
+def disable_row_security(table: str) -> None:
+    """On PostgreSQL, remove ``table``'s policies and row-level security."""
+    if not _on_postgresql():
+        return
+    for sql in row_security.drop_policy_sql(table):
+        op.execute(sql)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agentfold_core.db import row_scope
 from agentfold_core.db.diagnose import describe_failure
 from agentfold_core.db.engine import WRITE_OPTION, Database
 from agentfold_core.migrations.errors import MigrationError
@@ -89,6 +90,9 @@ async def migration_connection(
             await connection.run_sync(_set_sqlite_foreign_keys, False)
             stack.push_async_callback(connection.run_sync, _set_sqlite_foreign_keys, True)
         await connection.execution_options(**{WRITE_OPTION: True})
+        # Migrations move rows of every tenant: past the row-level security policies
+        # as the owner (``db.row_security``).
+        row_scope.bind(connection, None, system=True)
         transaction = await connection.begin()
         try:
             if not sqlite:

@@ -1,0 +1,151 @@
+"""Row-level security on PostgreSQL: the application role, in a tenant's door, sees and
+writes that tenant's rows only, even through a query that forgets its scope."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+
+from agentfold_core.data_access.doors import reading, reading_system, session, writing
+from agentfold_core.data_access.manage.agents import create_agent, get_agent, list_agents
+from agentfold_core.data_access.project_lifecycle import create_project
+from agentfold_core.data_access.runtime.tenants import create_tenant
+from agentfold_core.db.engine import create_database
+from agentfold_core.migrations import check
+from agentfold_core.scopes import ProjectScope, TenantScope
+from tests.support.databases import Backend
+from tests.support.row_security import AppRoleDatabases, app_role_databases
+
+TENANTS = ("acme", "globex")
+
+
+@pytest.fixture(scope="module")
+async def app(backend: Backend) -> AsyncIterator[AppRoleDatabases]:
+    """Databases of both tenants' projects, used by the application role."""
+    if backend != "postgresql":
+        pytest.skip("row-level security is PostgreSQL's; SQLite relies on the data layer")
+    async with app_role_databases() as dbs:
+        for tenant in TENANTS:
+            await create_tenant(dbs.runtime)(scopes=TenantScope(tenant), data={"name": tenant})
+            await create_project(dbs.manage, dbs.runtime)(
+                scopes=TenantScope(tenant), data={"id": "shop", "name": "Shop"}
+            )
+            scope = ProjectScope(tenant, "shop")
+            await create_agent(dbs.manage)(scopes=scope, data={"id": "triage", "name": tenant})
+        yield dbs
+
+
+async def test_the_application_role_is_subject_to_the_policies(app: AppRoleDatabases) -> None:
+    async with app.manage.read() as conn:
+        role = (
+            await conn.execute(
+                text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            )
+        ).one()
+        owner = (
+            await conn.execute(text("SELECT tableowner FROM pg_tables WHERE tablename = 'agents'"))
+        ).scalar_one()
+    assert tuple(role) == (False, False)
+    assert owner == app.owner
+
+
+async def test_an_unscoped_query_sees_only_the_doors_tenant(app: AppRoleDatabases) -> None:
+    forgetful = text("SELECT tenant_id, name FROM agents")
+    async with reading(app.manage, ProjectScope("acme", "shop")) as access:
+        assert (await access.conn.execute(forgetful)).all() == [("acme", "acme")]
+    async with writing(app.manage, ProjectScope("globex", "shop")) as access:
+        assert (await access.conn.execute(forgetful)).all() == [("globex", "globex")]
+    # A snapshot read and a held session too, across both databases.
+    async with reading(app.manage, ProjectScope("acme", "shop"), snapshot=True) as access:
+        assert (await access.conn.execute(forgetful)).all() == [("acme", "acme")]
+    async with session(app.runtime) as unit, reading(unit, TenantScope("globex")) as access:
+        tenants = (await access.conn.execute(text("SELECT id FROM tenants"))).scalars().all()
+        projects = await access.conn.execute(text("SELECT tenant_id FROM project_metadata"))
+        assert (tenants, projects.scalars().all()) == (["globex"], ["globex"])
+
+
+async def test_an_insert_for_another_tenant_is_refused(app: AppRoleDatabases) -> None:
+    insert = text(
+        "INSERT INTO tenants (id, name, created_at, updated_at) "
+        "VALUES ('initech', 'Initech', now(), now())"
+    )
+    with pytest.raises(ProgrammingError, match="row-level security"):
+        async with writing(app.runtime, TenantScope("acme")) as access:
+            await access.conn.execute(insert)
+    moved = text("UPDATE agents SET tenant_id = 'globex' WHERE tenant_id = 'acme'")
+    with pytest.raises(ProgrammingError, match="row-level security"):
+        async with writing(app.manage, ProjectScope("acme", "shop")) as access:
+            await access.conn.execute(moved)
+    async with reading_system(app.runtime) as system:
+        found = await system.conn.execute(text("SELECT id FROM tenants ORDER BY id"))
+        assert found.scalars().all() == list(TENANTS)
+
+
+async def test_without_a_tenant_nothing_is_visible(app: AppRoleDatabases) -> None:
+    for database, table in ((app.manage, "agents"), (app.runtime, "tenants")):
+        async with database.read() as conn:
+            count = text(f"SELECT count(*) FROM {table}")  # noqa: S608 - a fixed name
+            assert (await conn.execute(count)).scalar_one() == 0
+        # The application role may claim to be the system: the policy ignores it.
+        async with database.read() as conn:
+            await conn.execute(text("SELECT set_config('agentfold.system', 'on', false)"))
+            count = text(f"SELECT count(*) FROM {table}")  # noqa: S608 - a fixed name
+            assert (await conn.execute(count)).scalar_one() == 0
+            await conn.execute(text("RESET agentfold.system"))
+
+
+async def test_the_data_layer_works_as_the_application_role(app: AppRoleDatabases) -> None:
+    scope = ProjectScope("acme", "shop")
+    found = await get_agent(app.manage)(scopes=scope, agent_id="triage")
+    assert found is not None
+    assert found.name == "acme"
+    page = await list_agents(app.manage)(scopes=scope)
+    assert [agent.name for agent in page.data] == ["acme"]
+    # System reads go to the owner's connection and see every tenant.
+    async with reading_system(app.manage) as system:
+        rows = await system.conn.execute(text("SELECT DISTINCT tenant_id FROM agents"))
+        assert sorted(rows.scalars()) == list(TENANTS)
+
+
+async def test_one_url_and_set_role(app: AppRoleDatabases) -> None:
+    """The owner's URL with AGENTFOLD_APP_ROLE: tenant doors run as the application role."""
+    owner = create_database(app.owner_manage_url, "manage", app.settings(app_role=app.app))
+    try:
+        async with reading(owner, ProjectScope("globex", "shop")) as access:
+            who = await access.conn.execute(text("SELECT current_user, count(*) FROM agents"))
+            assert tuple(who.one()) == (app.app, 1)
+        async with reading_system(owner) as system:
+            who = await system.conn.execute(text("SELECT current_user, count(*) FROM agents"))
+            assert tuple(who.one()) == (app.owner, 2)
+    finally:
+        await owner.dispose()
+
+
+async def test_check_fails_when_a_policy_is_dropped(app: AppRoleDatabases) -> None:
+    owner = create_database(app.owner_manage_url, "manage")
+    try:
+        assert (await check(owner)).ok
+        async with owner.write() as conn:
+            await conn.execute(text("DROP POLICY agentfold_tenant ON agents"))
+        try:
+            report = await check(owner)
+            assert not report.ok
+            assert report.differences == (
+                "row-level security of agents: no policy agentfold_tenant",
+            )
+            assert report.fix_command == "call enable_row_security(table) in a revision for agents"
+        finally:
+            async with owner.write() as conn:
+                await conn.execute(
+                    text(
+                        "CREATE POLICY agentfold_tenant ON agents "
+                        "USING (tenant_id = current_setting('agentfold.tenant_id', true)) "
+                        "WITH CHECK (tenant_id = current_setting('agentfold.tenant_id', true))"
+                    )
+                )
+        assert (await check(owner)).ok
+    finally:
+        await owner.dispose()
