@@ -97,6 +97,20 @@ async def test_without_a_tenant_nothing_is_visible(app: AppRoleDatabases) -> Non
             await conn.execute(text("RESET agentfold.system"))
 
 
+async def test_a_kept_connection_carries_no_tenant_into_its_next_use(
+    app: AppRoleDatabases,
+) -> None:
+    forgetful = text("SELECT count(*) FROM agents")
+    async with reading(app.manage, ProjectScope("acme", "shop")) as access:
+        assert (await access.conn.execute(forgetful)).scalar_one() == 1
+        used = access.conn
+    # The connection is kept between uses (no checkin): its next user, binding no
+    # tenant, still sees nothing.
+    async with app.manage.read() as conn:
+        assert conn is used
+        assert (await conn.execute(forgetful)).scalar_one() == 0
+
+
 async def test_the_data_layer_works_as_the_application_role(app: AppRoleDatabases) -> None:
     scope = ProjectScope("acme", "shop")
     found = await get_agent(app.manage)(scopes=scope, agent_id="triage")
