@@ -3,8 +3,8 @@
 Every read goes through ``data_access.doors.reading`` (or ``reading_system``) and every
 write through ``writing`` or ``transaction``: ``Database.read()`` and
 ``Database.write()`` are called by ``data_access/doors.py`` alone. Besides the doors,
-only ``db/engine.py`` (which implements ``read``/``write`` on the SQLAlchemy engine)
-and ``agentfold_core/migrations/`` (which runs DDL on its own locked connection) open
+only ``db/engine.py`` (which implements ``read``/``write`` on the SQLAlchemy engine),
+``db/kept.py`` (the connections it keeps between uses) and ``agentfold_core/migrations/`` (which runs DDL on its own locked connection) open
 connections.
 
 The scan covers both packages' sources and reports, outside those files:
@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MAY_OPEN = (
     "agentfold_core/data_access/doors.py",
     "agentfold_core/db/engine.py",
+    "agentfold_core/db/kept.py",
 )
 MIGRATIONS = "agentfold_core/migrations/"
 DATA_LAYER = ("agentfold_core/data_access/", "agentfold_core/db/")
