@@ -257,7 +257,12 @@ def _scope_statements(engine: AsyncEngine, app_role: str | None) -> None:
 
     @event.listens_for(sync, "connect")
     def _install(dbapi_conn: Any, _record: Any) -> None:
-        row_scope.install(dbapi_conn.driver_connection, app_role)
+        driver = dbapi_conn.driver_connection
+        if app_role is None and driver.info.parameter_status("is_superuser") == "on":
+            # A superuser bypasses every policy: the setting would change nothing and
+            # cost each plain read a pipeline (``db check`` warns about this set-up).
+            return
+        row_scope.install(driver, app_role)
 
     @event.listens_for(sync, "checkin")
     def _forget(dbapi_conn: Any, _record: Any) -> None:
