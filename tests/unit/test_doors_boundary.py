@@ -4,7 +4,8 @@ Every read goes through ``data_access.doors.reading`` (or ``reading_system``) an
 write through ``writing`` or ``transaction``: ``Database.read()`` and
 ``Database.write()`` are called by ``data_access/doors.py`` alone. Besides the doors,
 only ``db/engine.py`` (which implements ``read``/``write`` on the SQLAlchemy engine),
-``db/kept.py`` (the connections it keeps between uses) and ``agentfold_core/migrations/`` (which runs DDL on its own locked connection) open
+``db/kept.py`` (the connections it keeps between uses) and
+``agentfold_core/migrations/`` (which runs DDL on its own locked connection) open
 connections.
 
 The scan covers both packages' sources and reports, outside those files:
