@@ -239,7 +239,9 @@ def create_database(
         role=role,
         backend=backend,
         engine=engine,
-        keep_connections=settings.pool_size,
+        # A kept connection skips the pool's checkout, so its liveness ping too: who
+        # asks for the ping gets every connection from the pool.
+        keep_connections=0 if settings.pool_pre_ping else settings.pool_size,
         recycle_seconds=settings.pool_recycle,
         system=system,
     )
