@@ -201,30 +201,25 @@ def verify_api_key(runtime: Db) -> Callable[..., Awaitable[ApiKeyPublic | None]]
         if parsed is None:
             return None
         public_id, secret = parsed
-        # The tenant is not known until the key is found: a system read by public id,
-        # on every request, so a revocation or a new expiry holds from the next one.
-        async with reading_system(runtime) as system:
-            lookup = _lookup(system.conn.dialect)
-            found = await run(system.conn, lookup, {"public_id": public_id}, point=True)
-        if not found:
+        found = await read_key(runtime, public_id)
+        if found is None:
             return None
-        raw = tuple(found[0])
-        row = _seen(public_id, raw, lookup)
-        if not _VERIFIED.verify(secret, row.key_hash):
+        row, key_hash = found
+        if not _VERIFIED.verify(secret, key_hash):
             return None
         now = utcnow()
         if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             return None
         if row.last_used_at is not None and now - row.last_used_at < LAST_USED_RESOLUTION:
-            return row.public
+            return row
         table = API_KEYS.table
-        async with writing(runtime, TenantScope(row.public.tenant_id)) as access:
+        async with writing(runtime, TenantScope(row.tenant_id)) as access:
             # A revocation committed since the read wins: the key is not used.
             used = await access.conn.execute(
                 update(table)
                 .where(
-                    table.c.tenant_id == row.public.tenant_id,
-                    table.c.id == row.public.id,
+                    table.c.tenant_id == row.tenant_id,
+                    table.c.id == row.id,
                     table.c.revoked_at.is_(None),
                 )
                 .values(last_used_at=now)
@@ -236,30 +231,15 @@ def verify_api_key(runtime: Db) -> Callable[..., Awaitable[ApiKeyPublic | None]]
     return _verify
 
 
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    """A key row as verification needs it: the public row plus its hash."""
-
-    public: ApiKeyPublic
-    key_hash: str
-
-    @property
-    def revoked_at(self) -> Any:
-        """When the key was revoked, if it was."""
-        return self.public.revoked_at
-
-    @property
-    def expires_at(self) -> Any:
-        """When the key expires, if it does."""
-        return self.public.expires_at
-
-    @property
-    def last_used_at(self) -> Any:
-        """When the key was last used (to the resolution kept)."""
-        return self.public.last_used_at
-
-
-def _seen(public_id: str, raw: tuple[Any, ...], lookup: Prepared) -> _Seen:
+async def read_key(runtime: Db, public_id: str) -> tuple[ApiKeyPublic, str] | None:
+    """A key's row (without its hash) and its stored hash, by public id; ``None`` when
+    there is no such key. A system read: the tenant is not known until the key is."""
+    async with reading_system(runtime) as system:
+        lookup = _lookup(system.conn.dialect)
+        found = await run(system.conn, lookup, {"public_id": public_id}, point=True)
+    if not found:
+        return None
+    raw = tuple(found[0])
     # Validating the row is most of a verification's cost; an unchanged row (compared
     # whole, hash and revocation included) reuses the model made last time.
     known = _SEEN.get(public_id)
@@ -267,13 +247,11 @@ def _seen(public_id: str, raw: tuple[Any, ...], lookup: Prepared) -> _Seen:
         _SEEN.move_to_end(public_id)
         model = known[1]
     else:
-        values = lookup.row(raw)
-        model = public(API_KEYS.row(values))
+        model = public(API_KEYS.row(lookup.row(raw)))
         _SEEN[public_id] = (raw, model)
         if len(_SEEN) > _SEEN_AT_MOST:
             _SEEN.popitem(last=False)
-    key_hash = raw[lookup.columns.index("key_hash")]
-    return _Seen(model, str(key_hash))
+    return model, str(raw[lookup.columns.index("key_hash")])
 
 
 def verified_before(secret: str, key_hash: str) -> bool:

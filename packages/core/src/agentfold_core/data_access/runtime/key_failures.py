@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from agentfold_core.data_access.doors import Db, reading_system, writing
-from agentfold_core.data_access.runtime.api_keys import API_KEYS, public, verified_before
+from agentfold_core.data_access.doors import Db, writing
+from agentfold_core.data_access.runtime.api_keys import API_KEYS, public, read_key, verified_before
 from agentfold_core.data_access.runtime.audit_events import (
     UNKNOWN,
     Actor,
@@ -78,22 +78,18 @@ def classify_failed_key(runtime: Db) -> Callable[..., Awaitable[KeyFailure]]:
         if parsed is None:
             return KeyFailure("malformed")
         public_id, secret = parsed
-        table = API_KEYS.table
-        async with reading_system(runtime) as system:
-            found = await system.conn.execute(select(table).where(table.c.public_id == public_id))
-            mapping = found.mappings().first()
-        if mapping is None:
+        found = await read_key(runtime, public_id)
+        if found is None:
             return KeyFailure("unknown", public_id)
-        row = API_KEYS.row(mapping)
-        shown = public(row)
-        if row.revoked_at is not None:
+        shown, key_hash = found
+        if shown.revoked_at is not None:
             dead: FailureReason | None = "revoked"
-        elif row.expires_at is not None and row.expires_at <= utcnow():
+        elif shown.expires_at is not None and shown.expires_at <= utcnow():
             dead = "expired"
         else:
             # A live key that failed verification: its secret was wrong.
             dead = None
-        if dead is None or not verified_before(secret, row.key_hash):
+        if dead is None or not verified_before(secret, key_hash):
             return KeyFailure("wrong_secret", public_id, shown)
         return KeyFailure(dead, public_id, shown)
 
