@@ -67,7 +67,7 @@ async def test_serve_on_a_database_behind_its_migrations_says_so_in_one_line(
         result = _serve(_environment(dbs.manage_url, dbs.runtime_url), tmp_path)
         _assert_one_line(
             result,
-            "the manage database is behind its migrations (at 0002, head 0005)",
+            "the manage database is behind its migrations (at 0002, head 0006)",
             "; fix: agentfold db upgrade --db manage",
         )
         # Nothing was migrated behind the operator's back.

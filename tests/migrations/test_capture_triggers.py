@@ -161,7 +161,7 @@ def test_cli_check_verify_and_repair_triggers(
     _drop_trigger_now(empty, "tools", "delete")
     failing = run("db", "check", "--db", "manage")
     assert failing.status == 1
-    assert "manage: the models and the migration head (0005) disagree (1 difference):" in (
+    assert "manage: the models and the migration head (0006) disagree (1 difference):" in (
         failing.out
     )
     assert "  - capture triggers of tools missing: vc_capture_tools_delete" in failing.out

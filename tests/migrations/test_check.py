@@ -98,7 +98,7 @@ def test_cli_check_fails_on_a_temporary_model_change(
     run = agentfold(empty)
     passing = run("db", "check", "--db", "all")
     assert passing.status == 0, passing.err
-    assert "manage: the models and the migration head (0005) agree" in passing.out
+    assert "manage: the models and the migration head (0006) agree" in passing.out
     assert "runtime: the models and the migration head (0006) agree" in passing.out
 
     real = spec_module.load_metadata
@@ -109,7 +109,7 @@ def test_cli_check_fails_on_a_temporary_model_change(
     failing = run("db", "check", "--db", "all")
     assert failing.status == 1
     assert (
-        "manage: the models and the migration head (0005) disagree (7 differences):" in failing.out
+        "manage: the models and the migration head (0006) disagree (7 differences):" in failing.out
     )
     for line in EXPECTED:
         assert f"  - {line}" in failing.out

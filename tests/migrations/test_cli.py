@@ -36,7 +36,8 @@ SUBCOMMANDS = (
     "check-references",
 )
 # Messages of the newest revisions (the first line of their docstrings).
-MANAGE_HEAD = "0005"
+MANAGE_HEAD = "0006"
+MANAGE_0006 = "Drop the commits' parent index: it made PostgreSQL look commits up the slow way"
 MANAGE_0004 = "History of existing projects: a root commit per branch"
 ROW_SECURITY = "Row-level security: every tenant-scoped table confined to the transaction's tenant"
 RUNTIME_0002 = "Tenant-wide API keys with roles; list-order indexes on every listed table"
@@ -94,31 +95,32 @@ def test_upgrade_current_history_downgrade(
     up = run("db", "upgrade", "--db", "all")
     assert up.status == 0, up.err
     lines = up.out.splitlines()
-    assert lines[0] == "manage: applying 5 revisions"
-    assert lines[1].startswith("  [1/5] 0001 initial schema  ")
-    assert lines[2].startswith("  [2/5] 0002 List-order indexes")
-    assert lines[3].startswith("  [3/5] 0003 Version control: its tables")
-    assert lines[4].startswith("  [4/5] 0004 History of existing projects")
-    assert lines[5].startswith("  [5/5] 0005 Row-level security")
-    assert lines[6].startswith("manage: upgraded <base> -> 0005 (5 revisions in ")
-    assert lines[7] == "runtime: applying 6 revisions"
-    assert lines[9].startswith("  [2/6] 0002 Tenant-wide API keys with roles")
-    assert lines[10].startswith("  [3/6] 0003 Run records")
-    assert lines[11].startswith("  [4/6] 0004 Credential secrets")
-    assert lines[12].startswith("  [5/6] 0005 Security audit log")
-    assert lines[13].startswith("  [6/6] 0006 Row-level security")
-    assert lines[14].startswith("runtime: upgraded <base> -> 0006 (6 revisions in ")
+    assert lines[0] == "manage: applying 6 revisions"
+    assert lines[1].startswith("  [1/6] 0001 initial schema  ")
+    assert lines[2].startswith("  [2/6] 0002 List-order indexes")
+    assert lines[3].startswith("  [3/6] 0003 Version control: its tables")
+    assert lines[4].startswith("  [4/6] 0004 History of existing projects")
+    assert lines[5].startswith("  [5/6] 0005 Row-level security")
+    assert lines[6].startswith("  [6/6] 0006 Drop the commits' parent index")
+    assert lines[7].startswith("manage: upgraded <base> -> 0006 (6 revisions in ")
+    assert lines[8] == "runtime: applying 6 revisions"
+    assert lines[10].startswith("  [2/6] 0002 Tenant-wide API keys with roles")
+    assert lines[11].startswith("  [3/6] 0003 Run records")
+    assert lines[12].startswith("  [4/6] 0004 Credential secrets")
+    assert lines[13].startswith("  [5/6] 0005 Security audit log")
+    assert lines[14].startswith("  [6/6] 0006 Row-level security")
+    assert lines[15].startswith("runtime: upgraded <base> -> 0006 (6 revisions in ")
     assert up.err == ""
 
     now = run("db", "current")
     assert now.out.splitlines() == [
-        f"manage: 0005 (head) {ROW_SECURITY}",
+        f"manage: 0006 (head) {MANAGE_0006}",
         f"runtime: 0006 (head) {ROW_SECURITY}",
     ]
     history = run("db", "history", "--db", "manage", "--indicate-current", "--verbose")
     assert history.out.splitlines()[:2] == [
         "manage:",
-        f"  0004 -> 0005 (head, current)  {ROW_SECURITY}",
+        f"  0005 -> 0006 (head, current)  {MANAGE_0006}",
     ]
     assert "  <base> -> 0001  initial schema" in history.out.splitlines()
     assert "migrations/manage/versions/0001_initial_schema.py" in history.out

@@ -92,7 +92,7 @@ async def test_two_concurrent_upgrades_leave_one_history(
         lines = error.splitlines()
         assert lines, "each process said it was waiting"
         assert all(WAITING in line for line in lines), error
-    heads = {"manage": "0005", "runtime": "0006"}
+    heads = {"manage": "0006", "runtime": "0006"}
     for role, head in heads.items():
         applied = [out for out in outputs if f"{role}: upgraded <base> -> {head}" in out]
         idle = [out for out in outputs if f"{role}: already at {head}; nothing to do" in out]

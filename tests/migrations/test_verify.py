@@ -133,7 +133,7 @@ def test_cli_verify_names_the_fix(
     path = empty.runtime_url.removeprefix("sqlite+aiosqlite:///")
     missing_file = [f"  - the database file {path} does not exist"]
     assert result.out.splitlines() == [
-        "manage: ready (at 0005)",
+        "manage: ready (at 0006)",
         "runtime: not ready",
         *(missing_file if empty.backend == "sqlite" else []),
         "  - revisions not applied: 0001 (initial schema), "

@@ -61,14 +61,14 @@ def test_wheel_in_a_fresh_virtual_environment_upgrades_sqlite(tmp_path: Path) ->
 
     upgrade = _run(agentfold, "db", "upgrade", "--db", "all", cwd=work, env=env)
     assert upgrade.returncode == 0, upgrade.stderr
-    assert "manage: upgraded <base> -> 0005" in upgrade.stdout
+    assert "manage: upgraded <base> -> 0006" in upgrade.stdout
     assert "runtime: upgraded <base> -> 0006" in upgrade.stdout
 
     current = _run(agentfold, "db", "current", cwd=work, env=env)
     assert current.returncode == 0, current.stderr
     assert current.stdout.splitlines() == [
-        "manage: 0005 (head) Row-level security: every tenant-scoped table confined to the "
-        "transaction's tenant",
+        "manage: 0006 (head) Drop the commits' parent index: it made PostgreSQL look commits "
+        "up the slow way",
         "runtime: 0006 (head) Row-level security: every tenant-scoped table confined to the "
         "transaction's tenant",
     ]

@@ -41,8 +41,8 @@ from alembic import op
 
 from agentfold_core.migrations.ops import create_capture_triggers
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -92,9 +92,9 @@ async def test_an_added_column_keeps_old_commits_readable(
     await create_tag(manage)(scopes=main, name="v1")
     await update_agent(manage)(scopes=main, agent_id="triage", data={"prompt": "p2"})
 
-    (scripts / "manage" / "versions" / "0006_agent_color.py").write_text(_REVISION)
+    (scripts / "manage" / "versions" / "0007_agent_color.py").write_text(_REVISION)
     result = await upgrade(manage)
-    assert result.to_revisions == ("0006",)
+    assert result.to_revisions == ("0007",)
     async with manage.read() as conn:
         colors = await conn.execute(
             text("SELECT DISTINCT color FROM agents WHERE tenant_id = :t"), {"t": ids.tenant}
@@ -139,8 +139,8 @@ _DATA_REVISION = '''\
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -166,9 +166,9 @@ async def test_an_upgrade_commits_what_it_changed_and_old_refs_keep_their_rows(
     draft = main.at("draft")
     await create_agent(manage)(scopes=draft, data={"id": "billing", "name": "B", "prompt": "b1"})
 
-    (scripts / "manage" / "versions" / "0006_prompt_suffix.py").write_text(_DATA_REVISION)
+    (scripts / "manage" / "versions" / "0007_prompt_suffix.py").write_text(_DATA_REVISION)
     result = await upgrade(manage)
-    assert result.to_revisions == ("0006",)
+    assert result.to_revisions == ("0007",)
     # One commit per user branch the migration changed; none for the tag's copy.
     assert len(result.commits) == 2
 
@@ -177,7 +177,7 @@ async def test_an_upgrade_commits_what_it_changed_and_old_refs_keep_their_rows(
         assert (await verify(manage)(scopes=scope)).clean
         [entry, *_] = (await log(manage)(scopes=scope)).data
         assert entry.id in result.commits
-        assert entry.message == "Upgrade the schema to 0006"
+        assert entry.message == "Upgrade the schema to 0007"
         assert entry.author == "agentfold"
     now = await get_agent(manage)(scopes=main, agent_id="triage")
     assert now is not None
@@ -196,7 +196,7 @@ async def test_an_upgrade_that_changes_nothing_makes_no_commit(
 ) -> None:
     main = await _project_at_head(empty, ids)
     before = [c.id for c in (await log(empty.manage)(scopes=main)).data]
-    (scripts / "manage" / "versions" / "0006_agent_color.py").write_text(_REVISION)
+    (scripts / "manage" / "versions" / "0007_agent_color.py").write_text(_REVISION)
     result = await upgrade(empty.manage)
     assert result.commits == ()
     assert [c.id for c in (await log(empty.manage)(scopes=main)).data] == before

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKeyConstraint,
-    Index,
     Integer,
     PrimaryKeyConstraint,
     String,
@@ -64,8 +63,9 @@ commits = Table(
     Column("author", String(256), nullable=False),
     Column("message", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # No index by parent: nothing looks a commit up by its parent, and one sharing the
+    # key's leading columns drew PostgreSQL's lookups by id (migration 0006).
     PrimaryKeyConstraint("tenant_id", "project_id", "id"),
-    Index(None, "tenant_id", "project_id", "parent_id"),
     info=_INFO,
 )
 
