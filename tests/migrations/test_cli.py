@@ -37,7 +37,9 @@ SUBCOMMANDS = (
 )
 # Messages of the newest revisions (the first line of their docstrings).
 MANAGE_HEAD = "0006"
-MANAGE_0006 = "Drop the commits' parent index: it made PostgreSQL look commits up the slow way"
+MANAGE_0006 = (
+    "Commit path: no parent index on commits, no per-row commit checks on changes and snapshots"
+)
 MANAGE_0004 = "History of existing projects: a root commit per branch"
 ROW_SECURITY = "Row-level security: every tenant-scoped table confined to the transaction's tenant"
 RUNTIME_0002 = "Tenant-wide API keys with roles; list-order indexes on every listed table"
@@ -101,7 +103,7 @@ def test_upgrade_current_history_downgrade(
     assert lines[3].startswith("  [3/6] 0003 Version control: its tables")
     assert lines[4].startswith("  [4/6] 0004 History of existing projects")
     assert lines[5].startswith("  [5/6] 0005 Row-level security")
-    assert lines[6].startswith("  [6/6] 0006 Drop the commits' parent index")
+    assert lines[6].startswith("  [6/6] 0006 Commit path")
     assert lines[7].startswith("manage: upgraded <base> -> 0006 (6 revisions in ")
     assert lines[8] == "runtime: applying 6 revisions"
     assert lines[10].startswith("  [2/6] 0002 Tenant-wide API keys with roles")
