@@ -38,7 +38,7 @@ SUBCOMMANDS = (
 # Messages of the newest revisions (the first line of their docstrings).
 MANAGE_HEAD = "0006"
 MANAGE_0006 = (
-    "Commit path: no parent index on commits, no per-row commit checks on changes and snapshots"
+    "Commit path: capture pausable per branch, no commit parent index, fewer per-row checks"
 )
 MANAGE_0004 = "History of existing projects: a root commit per branch"
 ROW_SECURITY = "Row-level security: every tenant-scoped table confined to the transaction's tenant"

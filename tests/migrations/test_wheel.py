@@ -67,8 +67,8 @@ def test_wheel_in_a_fresh_virtual_environment_upgrades_sqlite(tmp_path: Path) ->
     current = _run(agentfold, "db", "current", cwd=work, env=env)
     assert current.returncode == 0, current.stderr
     assert current.stdout.splitlines() == [
-        "manage: 0006 (head) Commit path: no parent index on commits, no per-row commit "
-        "checks on changes and snapshots",
+        "manage: 0006 (head) Commit path: capture pausable per branch, no commit parent "
+        "index, fewer per-row checks",
         "runtime: 0006 (head) Row-level security: every tenant-scoped table confined to the "
         "transaction's tenant",
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from sqlalchemy import func, select, text
 
 from agentfold_core.data_access.doors import reading, transaction
 from agentfold_core.data_access.manage.agents import (
@@ -27,10 +28,11 @@ from agentfold_core.versioning.branches import (
     list_branches,
     list_tags,
 )
+from agentfold_core.versioning.capture import capture_paused
 from agentfold_core.versioning.commit import Branch, recorded
 from agentfold_core.versioning.history import manifest_at, resolve_ref, split_ref
 from agentfold_core.versioning.operations import log, status
-from agentfold_core.versioning.tables import SNAPSHOT_EVERY
+from agentfold_core.versioning.tables import SNAPSHOT_EVERY, dirty, paused
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
 
@@ -145,6 +147,53 @@ async def test_a_branch_from_the_head_and_one_from_the_past(
     assert (await status(databases.manage)(scopes=old)).clean
     names = [b.name for b in await list_branches(databases.manage)(scopes=scope)]
     assert names == ["feature", "main", "old"]
+
+
+async def test_copies_record_nothing_and_a_pause_covers_one_branch(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    scope = await _project(databases, ids)
+    await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    await create_agent(databases.manage)(scopes=scope, data={"id": "b", "name": "B"})
+    # A copy of the head, a rebuild from the past, a materialised tag, a dropped branch.
+    await create_branch(databases.manage)(scopes=scope, name="feature")
+    await create_branch(databases.manage)(scopes=scope.at("main~1"), name="old")
+    await create_tag(databases.manage)(scopes=scope.at("main~1"), name="v1")
+    await create_branch(databases.manage)(scopes=scope, name="doomed")
+    assert await delete_branch(databases.manage, databases.runtime)(scopes=scope.at("doomed"))
+    async with databases.manage.engine.connect() as conn:
+        for table in (dirty, paused):
+            count = select(func.count()).select_from(table).where(table.c.tenant_id == ids.tenant)
+            assert (await conn.execute(count)).scalar_one() == 0, table.name
+        await conn.rollback()
+        # Paused for one branch: the same statement's rows on other branches are recorded.
+        async with conn.begin() as transaction_:
+            async with capture_paused(conn, Branch(ids.tenant, ids.project, "feature")):
+                await conn.execute(
+                    text("UPDATE agents SET name = 'x' WHERE tenant_id = :t AND project_id = :p"),
+                    {"t": ids.tenant, "p": ids.project},
+                )
+            # ...and once the pause is over, writes to the branch are recorded again.
+            await conn.execute(
+                text(
+                    "UPDATE agents SET name = 'y' "
+                    "WHERE tenant_id = :t AND project_id = :p AND branch = 'feature' AND id = 'b'"
+                ),
+                {"t": ids.tenant, "p": ids.project},
+            )
+            found = await conn.execute(
+                select(dirty.c.branch, dirty.c.row_key).where(dirty.c.tenant_id == ids.tenant)
+            )
+            # (The tag's materialised copy, an internal branch, is recorded too.)
+            assert sorted(tuple(r) for r in found if not r.branch.startswith("~")) == [
+                ("feature", "b"),
+                ("main", "a"),
+                ("main", "b"),
+                ("old", "a"),
+            ]
+            await transaction_.rollback()
+    for ref in ("main", "feature", "old"):
+        assert (await status(databases.manage)(scopes=scope.at(ref))).clean
 
 
 async def test_branch_and_tag_names_share_one_namespace(databases: TestDatabases, ids: Ids) -> None:

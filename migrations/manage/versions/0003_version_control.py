@@ -171,31 +171,42 @@ def upgrade() -> None:
         ),
     )
     # ### end Alembic commands ###
-    # Every versioned table records the keys it writes (key columns after the scope).
-    create_capture_triggers("projects", ("id",), project_column="id")
-    create_capture_triggers("agents", ("id",))
-    create_capture_triggers("artifact_components", ("id",))
-    create_capture_triggers("credential_references", ("id",))
-    create_capture_triggers("data_components", ("id",))
-    create_capture_triggers("functions", ("id",))
-    create_capture_triggers("skills", ("id",))
-    create_capture_triggers("context_configs", ("agent_id", "id"))
-    create_capture_triggers("external_agents", ("id",))
-    create_capture_triggers("function_tools", ("agent_id", "id"))
-    create_capture_triggers("skill_files", ("id",))
-    create_capture_triggers("sub_agents", ("agent_id", "id"))
-    create_capture_triggers("tools", ("id",))
-    create_capture_triggers("triggers", ("agent_id", "id"))
-    create_capture_triggers("sub_agent_artifact_components", ("agent_id", "sub_agent_id", "id"))
-    create_capture_triggers("sub_agent_data_components", ("agent_id", "sub_agent_id", "id"))
+    # Every versioned table records the keys it writes (key columns after the scope);
+    # as first installed, before 0006 let an operation pause them.
+    create_capture_triggers("projects", ("id",), project_column="id", pausable=False)
+    create_capture_triggers("agents", ("id",), pausable=False)
+    create_capture_triggers("artifact_components", ("id",), pausable=False)
+    create_capture_triggers("credential_references", ("id",), pausable=False)
+    create_capture_triggers("data_components", ("id",), pausable=False)
+    create_capture_triggers("functions", ("id",), pausable=False)
+    create_capture_triggers("skills", ("id",), pausable=False)
+    create_capture_triggers("context_configs", ("agent_id", "id"), pausable=False)
+    create_capture_triggers("external_agents", ("id",), pausable=False)
+    create_capture_triggers("function_tools", ("agent_id", "id"), pausable=False)
+    create_capture_triggers("skill_files", ("id",), pausable=False)
+    create_capture_triggers("sub_agents", ("agent_id", "id"), pausable=False)
+    create_capture_triggers("tools", ("id",), pausable=False)
+    create_capture_triggers("triggers", ("agent_id", "id"), pausable=False)
     create_capture_triggers(
-        "sub_agent_external_agent_relations", ("agent_id", "sub_agent_id", "id")
+        "sub_agent_artifact_components", ("agent_id", "sub_agent_id", "id"), pausable=False
     )
-    create_capture_triggers("sub_agent_function_tool_relations", ("agent_id", "sub_agent_id", "id"))
-    create_capture_triggers("sub_agent_relations", ("agent_id", "id"))
-    create_capture_triggers("sub_agent_skills", ("agent_id", "sub_agent_id", "id"))
-    create_capture_triggers("sub_agent_team_agent_relations", ("agent_id", "sub_agent_id", "id"))
-    create_capture_triggers("sub_agent_tool_relations", ("agent_id", "sub_agent_id", "id"))
+    create_capture_triggers(
+        "sub_agent_data_components", ("agent_id", "sub_agent_id", "id"), pausable=False
+    )
+    create_capture_triggers(
+        "sub_agent_external_agent_relations", ("agent_id", "sub_agent_id", "id"), pausable=False
+    )
+    create_capture_triggers(
+        "sub_agent_function_tool_relations", ("agent_id", "sub_agent_id", "id"), pausable=False
+    )
+    create_capture_triggers("sub_agent_relations", ("agent_id", "id"), pausable=False)
+    create_capture_triggers("sub_agent_skills", ("agent_id", "sub_agent_id", "id"), pausable=False)
+    create_capture_triggers(
+        "sub_agent_team_agent_relations", ("agent_id", "sub_agent_id", "id"), pausable=False
+    )
+    create_capture_triggers(
+        "sub_agent_tool_relations", ("agent_id", "sub_agent_id", "id"), pausable=False
+    )
 
 
 def downgrade() -> None:

@@ -64,7 +64,11 @@ def drop_sqlite_triggers(*names: str) -> None:
 
 
 def create_capture_triggers(
-    table: str, key_columns: Sequence[str], *, project_column: str = "project_id"
+    table: str,
+    key_columns: Sequence[str],
+    *,
+    project_column: str = "project_id",
+    pausable: bool = True,
 ) -> None:
     """Install the version-control capture triggers of a versioned manage table.
 
@@ -72,8 +76,9 @@ def create_capture_triggers(
     an agent's rows); ``project_column`` is ``"id"`` for the projects table itself. A
     revision that adds a versioned table calls this after ``op.create_table`` (and
     again after a SQLite batch operation on it, which drops a table's triggers).
+    ``pausable=False`` installs them as revisions before ``vc_paused`` (0006) did.
     """
-    spec = CaptureSpec(table, tuple(key_columns), project_column)
+    spec = CaptureSpec(table, tuple(key_columns), project_column, pausable)
     for sql in spec.create_sql(op.get_context().dialect.name):
         op.execute(sql)
 

@@ -23,11 +23,12 @@ from agentfold_core.db.prepared import Prepared, prepare, run_batch
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import Conflict, InvalidRef, field_error
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, check_branch
+from agentfold_core.versioning.capture import capture_paused
 from agentfold_core.versioning.commit import Branch
 from agentfold_core.versioning.history import manifest_at, resolve_ref
 from agentfold_core.versioning.materialise import drop_branch_rows, materialise, write_manifest
 from agentfold_core.versioning.rows import versioned_tables
-from agentfold_core.versioning.tables import branches, commits, dirty, heads, tags
+from agentfold_core.versioning.tables import branches, commits, dirty, heads, paused, tags
 
 
 class BranchInfo(BaseModel):
@@ -78,8 +79,7 @@ async def _source_is_clean(conn: AsyncConnection, source: Branch) -> bool:
 @cache
 def _copy_statements(dialect: Dialect) -> tuple[Prepared, ...]:
     # One INSERT ... SELECT per versioned table (parents first, so every foreign key
-    # finds its row), the head manifest, then forgetting the keys the copy recorded:
-    # the copied rows are exactly the head.
+    # finds its row), then the head manifest.
     statements: list[ClauseElement] = []
     for versioned in versioned_tables():
         table = versioned.table
@@ -110,13 +110,18 @@ def _copy_statements(dialect: Dialect) -> tuple[Prepared, ...]:
             ).where(in_source),
         )
     )
-    statements.append(
-        delete(dirty).where(
-            dirty.c.tenant_id == bindparam("k_tenant"),
-            dirty.c.project_id == bindparam("k_project"),
-            dirty.c.branch == bindparam("k_target"),
-        )
+    # Capture of the new branch pauses around the copy: its rows are exactly the head.
+    in_target = (
+        paused.c.tenant_id == bindparam("k_tenant"),
+        paused.c.project_id == bindparam("k_project"),
+        paused.c.branch == bindparam("k_target"),
     )
+    pause = insert(paused).values(
+        tenant_id=bindparam("k_tenant"),
+        project_id=bindparam("k_project"),
+        branch=bindparam("k_target"),
+    )
+    statements = [pause, *statements, delete(paused).where(*in_target)]
     return tuple(prepare(stmt, dialect) for stmt in statements)
 
 
@@ -164,12 +169,12 @@ def create_branch(manage: Db) -> Callable[..., Awaitable[BranchInfo]]:
                     created_at=now,
                 )
             )
+            # The copied rows are exactly the head: nothing is recorded, nothing to commit.
             if manifest is None:
                 await _copy_branch(conn, origin, name)
             else:
-                await write_manifest(conn, target, manifest, heads_too=True)
-            # The copied rows are exactly the head: nothing to commit.
-            await conn.execute(delete(dirty).where(target.where(dirty)))
+                async with capture_paused(conn, target):
+                    await write_manifest(conn, target, manifest, heads_too=True)
         return BranchInfo(name=name, head=source.commit_id, created_at=now)
 
     return _create

@@ -10,17 +10,30 @@ installs them stays valid as the models evolve) and installed by migrations thro
 - SQLite: ``AFTER INSERT / UPDATE / DELETE ... FOR EACH ROW`` triggers.
 - PostgreSQL: ``FOR EACH STATEMENT`` triggers over transition tables, so a bulk
   statement records its keys in one ``INSERT ... SELECT``.
+
+Capture of one branch pauses while its row in ``vc_paused`` exists (``paused``): the
+version-control operations that write a branch as a whole (a branch copied from
+another, a commit materialised, a branch dropped) know the result is exactly a
+manifest, and recording each of its keys only to forget them again cost as much as
+the copy itself. The row is written and deleted inside the operation's transaction,
+so no other writer ever sees it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import DDL, MetaData, event
+from sqlalchemy import DDL, MetaData, delete, event, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.versioning.rows import VersionedTable, versioned
-from agentfold_core.versioning.tables import KEY_PARTS
+from agentfold_core.versioning.tables import KEY_PARTS, paused
+
+if TYPE_CHECKING:
+    from agentfold_core.versioning.commit import Branch
 
 _EVENTS = ("insert", "update", "delete")
 _KEYS = tuple(f"key_{n}" for n in range(1, KEY_PARTS + 1))
@@ -34,6 +47,8 @@ class CaptureSpec:
     table: str
     key_columns: tuple[str, ...]
     project_column: str = "project_id"
+    # False: the triggers as first installed (manage 0003-0005), before ``vc_paused``.
+    pausable: bool = True
 
     @classmethod
     def of(cls, versioned: VersionedTable) -> CaptureSpec:
@@ -70,6 +85,14 @@ class CaptureSpec:
         drops = [f"DROP TRIGGER IF EXISTS {name} ON {self.table}" for name in names]
         return [*drops, *(f"DROP FUNCTION IF EXISTS {f}()" for f in self._functions())]
 
+    def _not_paused(self, row: str) -> str:
+        # Identifiers only, from the table's spec (never from input).
+        return (
+            "NOT EXISTS (SELECT 1 FROM vc_paused p WHERE p.tenant_id = "  # noqa: S608
+            f"{row}.tenant_id AND p.project_id = {row}.{self.project_column} "
+            f"AND p.branch = {row}.branch)"
+        )
+
     def _sqlite(self) -> list[str]:
         # No ``INSERT OR IGNORE``: an outer statement's conflict policy (an upsert's)
         # overrides the one of a trigger body, so skip known keys explicitly.
@@ -84,14 +107,15 @@ class CaptureSpec:
             )
 
         bodies = {
-            "insert": record("NEW"),
-            "update": f"{record('OLD')} {record('NEW')}",
-            "delete": record("OLD"),
+            "insert": ("NEW", record("NEW")),
+            "update": ("NEW", f"{record('OLD')} {record('NEW')}"),
+            "delete": ("OLD", record("OLD")),
         }
         return [
             f"CREATE TRIGGER IF NOT EXISTS vc_capture_{self.table}_{kind} "
-            f"AFTER {kind.upper()} ON {self.table} FOR EACH ROW BEGIN {body} END"
-            for kind, body in bodies.items()
+            f"AFTER {kind.upper()} ON {self.table} FOR EACH ROW "
+            f"{f'WHEN {self._not_paused(row)} ' if self.pausable else ''}BEGIN {body} END"
+            for kind, (row, body) in bodies.items()
         ]
 
     def _functions(self) -> tuple[str, ...]:
@@ -101,8 +125,9 @@ class CaptureSpec:
         insert = f"INSERT INTO vc_dirty ({_COLUMNS})"
         # Identifiers only, from the table's spec (never from input).
         values = self._values("r", "postgresql")
-        select_new = f"SELECT DISTINCT {values} FROM new_rows r"  # noqa: S608
-        select_old = f"SELECT DISTINCT {values} FROM old_rows r"  # noqa: S608
+        where = f" WHERE {self._not_paused('r')}" if self.pausable else ""
+        select_new = f"SELECT DISTINCT {values} FROM new_rows r{where}"  # noqa: S608
+        select_old = f"SELECT DISTINCT {values} FROM old_rows r{where}"  # noqa: S608
         sources = {
             "new": f"{insert} {select_new} ON CONFLICT DO NOTHING;",
             "old": f"{insert} {select_old} ON CONFLICT DO NOTHING;",
@@ -153,3 +178,17 @@ def install_capture_triggers(metadata: MetaData) -> None:
             for sql in spec.create_sql(dialect):
                 ddl = DDL(sql)  # type: ignore[no-untyped-call]
                 event.listen(table, "after_create", ddl.execute_if(dialect=dialect))
+
+
+@asynccontextmanager
+async def capture_paused(conn: AsyncConnection, branch: Branch) -> AsyncIterator[None]:
+    """Writes to ``branch`` inside the block are not recorded: the caller makes the
+    branch's rows exactly a manifest it writes itself. An error inside the block must
+    end the transaction (as it does every version-control operation's)."""
+    await conn.execute(
+        insert(paused).values(
+            tenant_id=branch.tenant_id, project_id=branch.project_id, branch=branch.name
+        )
+    )
+    yield
+    await conn.execute(delete(paused).where(branch.where(paused)))

@@ -15,6 +15,7 @@ from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.db.types import utcnow
+from agentfold_core.versioning.capture import capture_paused
 from agentfold_core.versioning.commit import Branch, Key
 from agentfold_core.versioning.history import manifest_at
 from agentfold_core.versioning.past_rows import load_images
@@ -88,8 +89,8 @@ async def materialise(
             read_at=now,
         )
     )
-    await write_manifest(conn, target, manifest, heads_too=True)
-    await conn.execute(delete(dirty).where(target.where(dirty)))
+    async with capture_paused(conn, target):
+        await write_manifest(conn, target, manifest, heads_too=True)
     await _evict(conn, tenant_id, project_id)
     return name
 
@@ -124,6 +125,11 @@ async def drop_branch_rows(conn: AsyncConnection, branch: Branch, *, cascades: b
         bookkeeping = (heads, dirty, branches)
     for versioned in doomed:
         in_branch = versioned.in_branch(branch.tenant_id, branch.project_id, branch.name)
-        await conn.execute(delete(versioned.table).where(in_branch))
+        if cascades:
+            # The deleted rows need no record: the branch goes with them.
+            async with capture_paused(conn, branch):
+                await conn.execute(delete(versioned.table).where(in_branch))
+        else:
+            await conn.execute(delete(versioned.table).where(in_branch))
     for table in bookkeeping:
         await conn.execute(delete(table).where(branch.where(table)))

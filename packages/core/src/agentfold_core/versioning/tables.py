@@ -170,4 +170,25 @@ dirty = Table(
     info=_INFO,
 )
 
-VERSIONING_TABLES = (commits, branches, tags, images, changes, heads, snapshots, dirty)
+# Branches whose capture is paused for the rest of the transaction: a row here is
+# written and deleted by one operation (``versioning.capture.paused``), never committed.
+paused = Table(
+    "vc_paused",
+    manage_metadata,
+    *_scope(),
+    Column("branch", String(SCOPE_LENGTH), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "project_id", "branch"),
+    info=_INFO,
+)
+
+VERSIONING_TABLES = (
+    commits,
+    branches,
+    tags,
+    images,
+    changes,
+    heads,
+    snapshots,
+    dirty,
+    paused,
+)

@@ -1,4 +1,4 @@
-"""Commit path: no parent index on commits, no per-row commit checks on changes and snapshots
+"""Commit path: capture pausable per branch, no commit parent index, fewer per-row checks
 
 No query finds a commit by its parent (history walks go from a commit to its parents,
 by primary key), but the index shared the primary key's leading ``tenant_id,
@@ -13,6 +13,11 @@ commit itself and only ever deleted with their project, so their foreign keys to
 each as slow as the plan cached for it while the table was young). Branch heads and
 tags keep theirs.
 
+Capture can pause for one branch (a row in ``vc_paused``, written and deleted inside one
+transaction): copying a branch, materialising a commit and dropping a branch write
+rows that are exactly a manifest, and recorded every key only to forget it again.
+Every capture trigger is installed again with that condition.
+
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-03 09:00:00.000000
@@ -23,6 +28,13 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from agentfold_core.migrations.ops import (
+    create_capture_triggers,
+    disable_row_security,
+    drop_capture_triggers,
+    enable_row_security,
+)
+
 revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -32,6 +44,37 @@ depends_on: str | Sequence[str] | None = None
 _COMMIT_KEY = ["tenant_id", "project_id", "commit_id"]
 _COMMITS_KEY = ["tenant_id", "project_id", "id"]
 _TABLES = ("vc_changes", "vc_snapshots")
+# Every versioned table at this revision: its key after the scope, its project column.
+_CAPTURED: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("projects", ("id",), "id"),
+    ("agents", ("id",), "project_id"),
+    ("artifact_components", ("id",), "project_id"),
+    ("credential_references", ("id",), "project_id"),
+    ("data_components", ("id",), "project_id"),
+    ("functions", ("id",), "project_id"),
+    ("skills", ("id",), "project_id"),
+    ("context_configs", ("agent_id", "id"), "project_id"),
+    ("external_agents", ("id",), "project_id"),
+    ("function_tools", ("agent_id", "id"), "project_id"),
+    ("skill_files", ("id",), "project_id"),
+    ("sub_agents", ("agent_id", "id"), "project_id"),
+    ("tools", ("id",), "project_id"),
+    ("triggers", ("agent_id", "id"), "project_id"),
+    ("sub_agent_artifact_components", ("agent_id", "sub_agent_id", "id"), "project_id"),
+    ("sub_agent_data_components", ("agent_id", "sub_agent_id", "id"), "project_id"),
+    ("sub_agent_external_agent_relations", ("agent_id", "sub_agent_id", "id"), "project_id"),
+    ("sub_agent_function_tool_relations", ("agent_id", "sub_agent_id", "id"), "project_id"),
+    ("sub_agent_relations", ("agent_id", "id"), "project_id"),
+    ("sub_agent_skills", ("agent_id", "sub_agent_id", "id"), "project_id"),
+    ("sub_agent_team_agent_relations", ("agent_id", "sub_agent_id", "id"), "project_id"),
+    ("sub_agent_tool_relations", ("agent_id", "sub_agent_id", "id"), "project_id"),
+)
+
+
+def _reinstall_capture(*, pausable: bool) -> None:
+    for table, keys, project_column in _CAPTURED:
+        drop_capture_triggers(table)
+        create_capture_triggers(table, keys, project_column=project_column, pausable=pausable)
 
 
 def _table(name: str, *, checked: bool) -> sa.Table:
@@ -83,10 +126,22 @@ def upgrade() -> None:
     for table in _TABLES:
         with op.batch_alter_table(table, copy_from=_table(table, checked=True)) as batch_op:
             batch_op.drop_constraint(f"fk_{table}_commit_id_vc_commits", type_="foreignkey")
+    op.create_table(
+        "vc_paused",
+        sa.Column("tenant_id", sa.String(length=256), nullable=False),
+        sa.Column("project_id", sa.String(length=256), nullable=False),
+        sa.Column("branch", sa.String(length=256), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "project_id", "branch", name=op.f("pk_vc_paused")),
+    )
+    enable_row_security("vc_paused")
+    _reinstall_capture(pausable=True)
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    _reinstall_capture(pausable=False)
+    disable_row_security("vc_paused")
+    op.drop_table("vc_paused")
     for table in _TABLES:
         with op.batch_alter_table(table, copy_from=_table(table, checked=False)) as batch_op:
             batch_op.create_foreign_key(
