@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.db.integrity import classify
 from agentfold_core.errors import Conflict
-from agentfold_core.versioning.commit import Branch, Key, recorded
+from agentfold_core.versioning.commit import Branch, Key, head_values, recorded
 from agentfold_core.versioning.diff import Row
 from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import (
@@ -311,6 +311,7 @@ async def move_head(
                 for t, k in added
             ],
         )
-    await conn.execute(update(branches).where(branch.where(branches)).values(head=commit_id))
+    moved = head_values(branch.tenant_id, branch.project_id, commit_id)
+    await conn.execute(update(branches).where(branch.where(branches)).values(**moved))
     # The working rows are the new head: nothing is left to commit.
     await conn.execute(delete(dirty).where(branch.where(dirty)))

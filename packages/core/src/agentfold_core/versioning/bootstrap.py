@@ -80,6 +80,8 @@ def _root(
             created_at=utcnow(),
         )
     )
+    # A root commit: generation and depth 0, the columns' defaults (named here they
+    # would break revision 0004, which runs this before 0006 adds them).
     conn.execute(
         insert(branches).values(
             **scope, branch=branch, head=commit_id, internal=False, created_at=utcnow()

@@ -24,7 +24,7 @@ from agentfold_core.db.types import utcnow
 from agentfold_core.errors import Conflict, InvalidRef, field_error
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, check_branch
 from agentfold_core.versioning.capture import capture_paused
-from agentfold_core.versioning.commit import Branch
+from agentfold_core.versioning.commit import Branch, head_values
 from agentfold_core.versioning.history import manifest_at, resolve_ref
 from agentfold_core.versioning.materialise import drop_branch_rows, materialise, write_manifest
 from agentfold_core.versioning.rows import versioned_tables
@@ -164,7 +164,7 @@ def create_branch(manage: Db) -> Callable[..., Awaitable[BranchInfo]]:
                     tenant_id=tenant,
                     project_id=project,
                     branch=name,
-                    head=source.commit_id,
+                    **head_values(tenant, project, source.commit_id),
                     internal=False,
                     created_at=now,
                 )

@@ -185,24 +185,13 @@ def _recorded(dialect: Dialect, table_name: str) -> Prepared:
 @cache
 def _statements(dialect: Dialect) -> dict[str, Prepared]:
     module = postgresql if dialect.name == "postgresql" else sqlite
-    # The branch row is locked on its own: a writer that waited for the lock then reads
-    # the head in a statement of its own, which sees the head the other one committed
-    # (a locking join would re-check the old commit row and find nothing).
-    lock = select(branches.c.head).where(_in_branch(branches))
+    # The branch row, locked: its head and the head's generation and depth, which the
+    # commit's parent needs (one row, by key; nothing else is looked up).
+    lock = select(branches.c.head, branches.c.head_generation, branches.c.head_depth).where(
+        _in_branch(branches)
+    )
     if dialect.name == "postgresql":
         lock = lock.with_for_update()
-    parent = (
-        select(branches.c.head, commits.c.generation, commits.c.depth)
-        .join(
-            commits,
-            and_(
-                commits.c.tenant_id == branches.c.tenant_id,
-                commits.c.project_id == branches.c.project_id,
-                commits.c.id == branches.c.head,
-            ),
-        )
-        .where(_in_branch(branches))
-    )
     upsert_head = module.insert(heads)
     touched = select(
         dirty.c.tenant_id, dirty.c.project_id, dirty.c.branch, dirty.c.table_name
@@ -210,7 +199,6 @@ def _statements(dialect: Dialect) -> dict[str, Prepared]:
     order = (dirty.c.tenant_id, dirty.c.project_id, dirty.c.branch, dirty.c.table_name)
     statements = {
         "lock": lock,
-        "parent": parent,
         "has_history": select(literal(1))
         .where(
             branches.c.tenant_id == bindparam("k_tenant"),
@@ -238,7 +226,11 @@ def _statements(dialect: Dialect) -> dict[str, Prepared]:
         "new_branch": insert(branches),
         "move_branch": update(branches)
         .where(_in_branch(branches))
-        .values(head=bindparam("k_head")),
+        .values(
+            head=bindparam("k_head"),
+            head_generation=bindparam("k_generation"),
+            head_depth=bindparam("k_depth"),
+        ),
         "snapshot": insert(snapshots).from_select(
             ["tenant_id", "project_id", "commit_id", "table_name", "row_key", "row_hash"],
             select(
@@ -252,6 +244,28 @@ def _statements(dialect: Dialect) -> dict[str, Prepared]:
         ),
     }
     return {name: prepare(stmt, dialect) for name, stmt in statements.items()}
+
+
+def head_values(tenant_id: str, project_id: str, commit_id: str) -> dict[str, Any]:
+    """The values that make ``commit_id`` a branch row's head: its generation and depth
+    are read from the commit by the statement that writes the row."""
+
+    def of(column: Any) -> Any:
+        return (
+            select(column)
+            .where(
+                commits.c.tenant_id == tenant_id,
+                commits.c.project_id == project_id,
+                commits.c.id == commit_id,
+            )
+            .scalar_subquery()
+        )
+
+    return {
+        "head": commit_id,
+        "head_generation": of(commits.c.generation),
+        "head_depth": of(commits.c.depth),
+    }
 
 
 # --------------------------------------------------------------------------- reading state
@@ -312,8 +326,7 @@ async def uncommitted(conn: AsyncConnection, branch: Branch) -> list[Change]:
 async def lock_branch(conn: AsyncConnection, branch: Branch) -> tuple[str, int, int] | None:
     """``(head, generation, depth)`` of the branch, locked until the transaction ends
     (None: no such branch yet)."""
-    s = _statements(conn.dialect)
-    _, rows = await run_many(conn, [(s["lock"], branch.params()), (s["parent"], branch.params())])
+    rows = await run(conn, _statements(conn.dialect)["lock"], branch.params())
     if not rows:
         return None
     head, generation, depth = rows[0]
@@ -382,6 +395,8 @@ def commit_batch(
                         **scope,
                         "branch": branch.name,
                         "head": commit_id,
+                        "head_generation": generation,
+                        "head_depth": depth,
                         "internal": False,
                         "created_at": now,
                         "read_at": None,
@@ -390,7 +405,8 @@ def commit_batch(
             )
         )
     else:
-        batch.append((s["move_branch"], [{**keys, "k_head": commit_id}]))
+        moved_to = {"k_head": commit_id, "k_generation": generation, "k_depth": depth}
+        batch.append((s["move_branch"], [{**keys, **moved_to}]))
     batch += [
         (
             s["drop_head"],
@@ -423,19 +439,15 @@ Fetched = tuple[list[Any], dict[str, list[Any]]]  # a branch's locked head, its 
 def _branch_reads(
     dialect: Dialect, branch: Branch, tables: Sequence[str]
 ) -> list[tuple[Prepared, Mapping[str, Any]]]:
-    # The lock, then the parent and the recorded rows of each table: each statement
+    # The lock (with the parent), then the recorded rows of each table: each statement
     # starts once the one before, the lock, has finished.
     s = _statements(dialect)
     params = branch.params()
-    return [
-        (s["lock"], params),
-        (s["parent"], params),
-        *((_recorded(dialect, t), params) for t in tables),
-    ]
+    return [(s["lock"], params), *((_recorded(dialect, t), params) for t in tables)]
 
 
 def _fetched(tables: Sequence[str], answer: Sequence[list[Any]]) -> Fetched:
-    _, locked, *rows = answer
+    locked, *rows = answer
     return locked, dict(zip(tables, rows, strict=True))
 
 
@@ -537,8 +549,8 @@ def _commit_steps(
     fetched: dict[Branch, Fetched] = {}
     at = 0
     for branch, tables in forecast:
-        fetched[branch] = _fetched(tables, answer[at : at + 2 + len(tables)])
-        at += 2 + len(tables)
+        fetched[branch] = _fetched(tables, answer[at : at + 1 + len(tables)])
+        at += 1 + len(tables)
     touched: dict[Branch, list[str]] = {}
     for tenant, project, name, table in answer[-1]:
         touched.setdefault(Branch(str(tenant), str(project), str(name)), []).append(str(table))

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.db.types import utcnow
 from agentfold_core.versioning.capture import capture_paused
-from agentfold_core.versioning.commit import Branch, Key
+from agentfold_core.versioning.commit import Branch, Key, head_values
 from agentfold_core.versioning.history import manifest_at
 from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import versioned_by_name, versioned_tables
@@ -83,7 +83,7 @@ async def materialise(
             tenant_id=tenant_id,
             project_id=project_id,
             branch=name,
-            head=commit_id,
+            **head_values(tenant_id, project_id, commit_id),
             internal=True,
             created_at=now,
             read_at=now,
@@ -116,13 +116,7 @@ async def drop_branch_rows(conn: AsyncConnection, branch: Branch, *, cascades: b
     """Delete a branch's rows, its branch row and head manifest, and what the deletion
     recorded: through the project row's cascades, or, with ``cascades=False`` (inside a
     migration, where SQLite's foreign keys are off), table by table, children first."""
-    bookkeeping: tuple[Table, ...]
-    if cascades:
-        doomed = [versioned_by_name()["projects"]]
-        bookkeeping = (branches, dirty)  # the head manifest goes with the branch row
-    else:
-        doomed = list(reversed(versioned_tables()))
-        bookkeeping = (heads, dirty, branches)
+    doomed = [versioned_by_name()["projects"]] if cascades else list(reversed(versioned_tables()))
     for versioned in doomed:
         in_branch = versioned.in_branch(branch.tenant_id, branch.project_id, branch.name)
         if cascades:
@@ -131,5 +125,5 @@ async def drop_branch_rows(conn: AsyncConnection, branch: Branch, *, cascades: b
                 await conn.execute(delete(versioned.table).where(in_branch))
         else:
             await conn.execute(delete(versioned.table).where(in_branch))
-    for table in bookkeeping:
+    for table in (heads, dirty, branches):
         await conn.execute(delete(table).where(branch.where(table)))

@@ -5,13 +5,21 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agentfold_core.versioning.tables import changes, commits, dirty, images, snapshots
+from agentfold_core.versioning.tables import (
+    branches,
+    changes,
+    commits,
+    dirty,
+    heads,
+    images,
+    snapshots,
+)
 
 
 async def forget_project(conn: AsyncConnection, tenant_id: str, project_id: str) -> None:
     """Delete every commit, branch, tag, manifest and image of the project (commits
-    cascade to branches, tags and heads), and the keys recorded since its last commits."""
-    for table in (changes, snapshots, commits, images, dirty):
+    cascade to tags), and the keys recorded since its last commits."""
+    for table in (heads, branches, changes, snapshots, commits, images, dirty):
         await conn.execute(
             delete(table).where(table.c.tenant_id == tenant_id, table.c.project_id == project_id)
         )

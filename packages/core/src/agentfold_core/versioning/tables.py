@@ -74,14 +74,20 @@ branches = Table(
     manage_metadata,
     *_scope(),
     Column("branch", String(SCOPE_LENGTH), nullable=False),
+    # No foreign key to the commit: the head only ever moves to a commit written in the
+    # same transaction or read a moment before, and each check was a lookup in the
+    # fastest-growing table (migration 0006).
     Column("head", String(HASH_LENGTH), nullable=False),
     # An internal branch holds a materialised tag or commit, read-only; user names
     # can never take its name (it contains '~', which no branch name may).
     Column("internal", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("read_at", UTCDateTime),
+    # The head commit's generation and depth, so that a commit reads its parent with
+    # the branch lock alone.
+    Column("head_generation", Integer, nullable=False, server_default="0"),
+    Column("head_depth", Integer, nullable=False, server_default="0"),
     PrimaryKeyConstraint("tenant_id", "project_id", "branch"),
-    _commit_of("head"),
     info=_INFO,
 )
 
@@ -133,11 +139,9 @@ heads = Table(
     Column("row_key", String(ROW_KEY_LENGTH), nullable=False),
     Column("row_hash", String(HASH_LENGTH), nullable=False),
     PrimaryKeyConstraint("tenant_id", "project_id", "branch", "table_name", "row_key"),
-    ForeignKeyConstraint(
-        ["tenant_id", "project_id", "branch"],
-        ["vc_branches.tenant_id", "vc_branches.project_id", "vc_branches.branch"],
-        ondelete="CASCADE",
-    ),
+    # No foreign key to the branch: written only by version control, with its branch,
+    # and deleted with it (``materialise.drop_branch_rows``); a check per row cost a
+    # lookup for every row of a commit and of a branch copy (migration 0006).
     info=_INFO,
 )
 
