@@ -26,6 +26,7 @@ Create Date: 2026-12-03 09:00:00.000000
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -62,7 +63,7 @@ def _table(name: str, *, checked: bool, counted: bool = False) -> sa.Table:
     sa.Table(
         "vc_commits", metadata, *(sa.Column(c, sa.String(256), primary_key=True) for c in _COMMITS)
     )
-    columns: list[sa.Column[object]]
+    columns: list[sa.Column[Any]]
     if name == "vc_branches":
         key, refers, to, referenced = (
             list(_BRANCHES),
