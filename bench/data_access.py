@@ -49,7 +49,7 @@ from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.db.engine import Database
 from agentfold_core.migrations import upgrade
 from agentfold_core.scopes import ProjectScope, TenantScope
-from scratch import postgres_scratch, sqlite_scratch
+from scratch import analyze, postgres_scratch, sqlite_scratch
 
 TENANT, PROJECT, BULK = "bench", "support", "bulk"
 HAND_TENANT = "bench-hand"
@@ -221,6 +221,7 @@ async def _bench_backend(
     )
     for i in range(100):
         await create_agent(manage)(scopes=scope, data={"id": f"agent-{i:03}", "name": f"A{i}"})
+    await analyze(manage)  # as autovacuum would have by now: plans from real statistics
     await raw.open()
     # One held connection, as a service does per request: the fair match for ``raw``.
     held = session(manage)

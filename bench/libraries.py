@@ -80,7 +80,7 @@ from agentfold_core.migrations import upgrade
 from agentfold_core.pagination import Page, Pagination
 from agentfold_core.scopes import ProjectScope, TenantScope
 from counting import StatementCounter
-from scratch import postgres_scratch, sqlite_scratch
+from scratch import analyze, postgres_scratch, sqlite_scratch
 
 TENANT, CATALOG, WRITES = "bench", "catalog", "writes"
 AGENTS_IN_CATALOG = 100
@@ -596,9 +596,7 @@ async def bench_backend(
             await create_agent(manage)(scopes=catalog, data=data)
         for name in sides:
             await create_agent(manage)(scopes=writes, data={"id": f"update-{name}", "name": name})
-    if manage.backend == "postgresql":
-        async with manage.read() as conn:
-            await conn.exec_driver_sql("ANALYZE")
+    await analyze(manage)
 
     with _step("checks"):
         statements = await check(manage, sides, catalog, writes)

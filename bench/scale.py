@@ -43,13 +43,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.project_document import realistic_project
 
 from agentfold_core.data_access.documents import get_full_project, put_full_project
-from agentfold_core.data_access.doors import reading, reading_system
+from agentfold_core.data_access.doors import reading
 from agentfold_core.data_access.manage.agents import get_agent, list_agents
 from agentfold_core.data_access.project_lifecycle import delete_project
 from agentfold_core.db.engine import Database
 from agentfold_core.migrations import upgrade
 from agentfold_core.scopes import ProjectScope
-from scratch import postgres_scratch, sqlite_scratch
+from scratch import analyze, postgres_scratch, sqlite_scratch
 
 Document = dict[str, Any]
 Measured = Callable[[], Awaitable[float]]  # one call; returns its elapsed µs
@@ -299,9 +299,7 @@ async def bench_backend(
     small_rows = await row_counts(manage, SMALL)
     large_rows = await row_counts(manage, LARGE)
     check_scaled_counts(small_rows, large_rows, scale)
-    if manage.backend == "postgresql":
-        async with reading_system(manage) as access:
-            await access.conn.exec_driver_sql("ANALYZE")  # planner statistics of the new rows
+    await analyze(manage)  # planner statistics of the new rows
 
     fresh_ids = count()
 

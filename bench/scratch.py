@@ -68,3 +68,14 @@ async def postgres_scratch(server_url: str, label: str) -> AsyncIterator[Scratch
         with psycopg.connect(admin, autocommit=True) as conn:
             for name in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def analyze(database: Database) -> None:
+    """Planner statistics of every table of a PostgreSQL database, committed: an
+    ``ANALYZE`` in a transaction that ends in a rollback (a read's) leaves none behind,
+    since ``pg_statistic`` is transactional, and the planner then guesses every
+    equality to select almost nothing."""
+    if database.backend != "postgresql":
+        return
+    async with database.write() as conn:
+        await conn.exec_driver_sql("ANALYZE")

@@ -81,7 +81,7 @@ from agentfold_core.versioning.merge import merge, revert
 from agentfold_core.versioning.rows import versioned_tables
 from agentfold_core.versioning.tables import branches
 from counting import StatementCounter
-from scratch import postgres_scratch, sqlite_scratch
+from scratch import analyze, postgres_scratch, sqlite_scratch
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PROTOTYPE = REPO.parent / "shared" / "reference" / "versioning-prototype"
@@ -446,9 +446,7 @@ async def bench_backend(
         }
         if manage.backend == "postgresql":
             for db in (manage, off.manage):
-                async with db.engine.connect() as conn:
-                    await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    await conn.exec_driver_sql("ANALYZE")
+                await analyze(db)
             with proto.engine.connect() as c:
                 c.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
