@@ -22,7 +22,7 @@ Every capture trigger is installed again with that condition.
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-03 09:00:00.000000
+Create Date: 2026-12-01 20:00:00.000000
 """
 
 from collections.abc import Sequence
