@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from agentfold_core.db import row_scope
 from agentfold_core.db.kept import KeptConnections
 from agentfold_core.db.prepared import send_now
+from agentfold_core.db.writer_turns import WriterTurns
 from agentfold_core.errors import ConfigurationError
 from agentfold_core.settings import DatabaseSettings, url_variable
 
@@ -114,6 +115,9 @@ class Database:
     # Where reads across tenants go (``reading_system``) when the application's own
     # role may not make them: the owner's connection (``db.row_security``).
     system: Database | None = field(default=None, compare=False, hash=False)
+    # SQLite only: this process's write transactions queue here, not in SQLite's
+    # sleeping busy handler (``db.writer_turns``).
+    turns: WriterTurns | None = field(default=None, compare=False, hash=False)
     _kept: KeptConnections = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -174,16 +178,15 @@ class Database:
         if conn.in_transaction():
             # The implicit transaction of earlier plain reads sent no BEGIN: close it.
             await conn.commit()
-        with _as(conn, _WRITE_OPTION):
-            async with conn.begin():
-                yield conn
+        async with self.turns.turn() if self.turns is not None else nullcontext():
+            with _as(conn, _WRITE_OPTION):
+                async with conn.begin():
+                    yield conn
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self._kept.close()
         await self.engine.dispose()
-        if self.system is not None:
-            await self.system.dispose()
         if self.system is not None:
             await self.system.dispose()
 
@@ -244,6 +247,7 @@ def create_database(
         keep_connections=0 if settings.pool_pre_ping else settings.pool_size,
         recycle_seconds=settings.pool_recycle,
         system=system,
+        turns=WriterTurns(settings.sqlite_busy_timeout_ms / 1000) if backend == "sqlite" else None,
     )
 
 
