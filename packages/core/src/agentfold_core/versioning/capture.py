@@ -9,7 +9,10 @@ installs them stays valid as the models evolve) and installed by migrations thro
 
 - SQLite: ``AFTER INSERT / UPDATE / DELETE ... FOR EACH ROW`` triggers.
 - PostgreSQL: ``FOR EACH STATEMENT`` triggers over transition tables, so a bulk
-  statement records its keys in one ``INSERT ... SELECT``.
+  statement records its keys in one ``INSERT ... SELECT``; they also list the branches
+  and tables they touched in the transaction-local setting ``agentfold.touched``, which
+  the commit reads instead of scanning the tenant's keys in ``vc_dirty`` (a range every
+  commit's inserts and deletes leave full of dead index entries).
 
 Capture of one branch pauses while its row in ``vc_paused`` exists (``paused``): the
 version-control operations that write a branch as a whole (a branch copied from
@@ -26,7 +29,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DDL, MetaData, delete, event, insert
+from sqlalchemy import DDL, MetaData, delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.versioning.rows import VersionedTable, versioned
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from agentfold_core.versioning.commit import Branch
 
 _EVENTS = ("insert", "update", "delete")
+# The transaction-local setting in which PostgreSQL's triggers list what they touched.
+TOUCHED = "agentfold.touched"
 _KEYS = tuple(f"key_{n}" for n in range(1, KEY_PARTS + 1))
 _COLUMNS = ", ".join(("tenant_id", "project_id", "branch", "table_name", "row_key", *_KEYS))
 
@@ -121,6 +126,24 @@ class CaptureSpec:
     def _functions(self) -> tuple[str, ...]:
         return tuple(f"vc_capture_{self.table}_{source}" for source in ("new", "old", "both"))
 
+    def _touching(self, rows: tuple[str, ...], where: str) -> str:
+        # Adds "tenant US project US branch US table RS" for each branch the statement
+        # wrote to the transaction-local ``agentfold.touched`` (once each), so that the
+        # commit learns what to look at without reading ``vc_dirty`` for the tenant.
+        entry = f"r.tenant_id || chr(31) || r.{self.project_column} || chr(31) || r.branch"
+        found = " UNION ".join(
+            f"SELECT {entry} FROM {source} r{where}"  # noqa: S608
+            for source in rows
+        )
+        return (
+            f"touched := coalesce(nullif(current_setting('{TOUCHED}', true), ''), chr(30)); "
+            f"FOR entry IN {found} LOOP "
+            f"entry := entry || chr(31) || '{self.table}' || chr(30); "
+            "IF strpos(touched, chr(30) || entry) = 0 THEN touched := touched || entry; END IF; "
+            "END LOOP; "
+            f"PERFORM set_config('{TOUCHED}', touched, true);"
+        )
+
     def _postgresql(self) -> list[str]:
         insert = f"INSERT INTO vc_dirty ({_COLUMNS})"
         # Identifiers only, from the table's spec (never from input).
@@ -129,15 +152,21 @@ class CaptureSpec:
         select_new = f"SELECT DISTINCT {values} FROM new_rows r{where}"  # noqa: S608
         select_old = f"SELECT DISTINCT {values} FROM old_rows r{where}"  # noqa: S608
         sources = {
-            "new": f"{insert} {select_new} ON CONFLICT DO NOTHING;",
-            "old": f"{insert} {select_old} ON CONFLICT DO NOTHING;",
-            "both": (f"{insert} {select_old} UNION {select_new} ON CONFLICT DO NOTHING;"),
+            "new": (f"{insert} {select_new} ON CONFLICT DO NOTHING;", ("new_rows",)),
+            "old": (f"{insert} {select_old} ON CONFLICT DO NOTHING;", ("old_rows",)),
+            "both": (
+                f"{insert} {select_old} UNION {select_new} ON CONFLICT DO NOTHING;",
+                ("old_rows", "new_rows"),
+            ),
         }
         new_fn, old_fn, both_fn = self._functions()
+        # The pausable triggers (manage 0006 on) also name the branches they touched.
         statements = [
             f"CREATE OR REPLACE FUNCTION vc_capture_{self.table}_{source}() RETURNS trigger "
-            f"LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$"
-            for source, body in sources.items()
+            "LANGUAGE plpgsql AS $$ "
+            f"{'DECLARE touched text; entry text; ' if self.pausable else ''}BEGIN {body} "
+            f"{self._touching(rows, where) if self.pausable else ''} RETURN NULL; END $$"
+            for source, (body, rows) in sources.items()
         ]
         triggers = {
             "insert": ("REFERENCING NEW TABLE AS new_rows", new_fn),
@@ -192,3 +221,17 @@ async def capture_paused(conn: AsyncConnection, branch: Branch) -> AsyncIterator
     )
     yield
     await conn.execute(delete(paused).where(branch.where(paused)))
+
+
+async def note_touched(conn: AsyncConnection, branch: Branch, tables: Sequence[str]) -> None:
+    """List keys recorded in ``vc_dirty`` by hand (not by a trigger) where the commit
+    looks for them on PostgreSQL (``TOUCHED``), as the triggers list theirs."""
+    if conn.dialect.name != "postgresql" or not tables:
+        return
+    listed = (await conn.execute(select(func.current_setting(TOUCHED, True)))).scalar_one()
+    touched = str(listed or "") or "\x1e"
+    for table in sorted(set(tables)):
+        entry = f"{branch.tenant_id}\x1f{branch.project_id}\x1f{branch.name}\x1f{table}\x1e"
+        if "\x1e" + entry not in touched:
+            touched += entry
+    await conn.execute(select(func.set_config(TOUCHED, touched, True)))

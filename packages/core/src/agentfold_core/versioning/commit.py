@@ -52,6 +52,7 @@ from agentfold_core.db.prepared import (
 )
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import ReadOnlyRef, field_error
+from agentfold_core.versioning.capture import TOUCHED
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name
 from agentfold_core.versioning.tables import (
     SNAPSHOT_EVERY,
@@ -206,6 +207,7 @@ def _statements(dialect: Dialect) -> dict[str, Prepared]:
         )
         .limit(1),
         "touched": touched.order_by(*order),
+        "touched_setting": select(func.current_setting(TOUCHED, True)),
         "touched_in_tenant": touched.where(dirty.c.tenant_id == bindparam("k_tenant")).order_by(
             *order
         ),
@@ -479,6 +481,10 @@ def _branch_steps(
     if locked:
         head, generation, depth = locked[0]
         parent = (str(head), int(generation), int(depth))
+    if not any(rows[t] for t in tables):
+        # Nothing recorded (any more): the keys were forgotten with their branch or
+        # project in this transaction, though it touched them (``capture.TOUCHED``).
+        return None
     found = _changes(dialect, list(tables), [rows[t] for t in tables])
     if found is None:
         return None
@@ -541,7 +547,10 @@ def _commit_steps(
     ]
     reads = [r for branch, tables in forecast for r in _branch_reads(dialect, branch, tables)]
     look: tuple[Prepared, Mapping[str, Any]]
-    if tenant_id is None:
+    if dialect.name == "postgresql":
+        # What the triggers listed as they wrote (``capture.TOUCHED``).
+        look = (s["touched_setting"], {})
+    elif tenant_id is None:
         look = (s["touched"], {})
     else:
         look = (s["touched_in_tenant"], {"k_tenant": tenant_id})
@@ -552,8 +561,8 @@ def _commit_steps(
         fetched[branch] = _fetched(tables, answer[at : at + 1 + len(tables)])
         at += 1 + len(tables)
     touched: dict[Branch, list[str]] = {}
-    for tenant, project, name, table in answer[-1]:
-        touched.setdefault(Branch(str(tenant), str(project), str(name)), []).append(str(table))
+    for tenant, project, name, table in _looked(dialect, answer[-1], tenant_id):
+        touched.setdefault(Branch(tenant, project, name), []).append(table)
     made = []
     for branch, tables in touched.items():
         commit_id = yield from _branch_steps(
@@ -567,6 +576,22 @@ def _commit_steps(
         if commit_id is not None:
             made.append(commit_id)
     return made
+
+
+def _looked(
+    dialect: Dialect, rows: Sequence[Any], tenant_id: str | None
+) -> list[tuple[str, str, str, str]]:
+    # ``(tenant, project, branch, table)`` of every branch and table the transaction
+    # wrote (of ``tenant_id``'s, when given), in order.
+    if dialect.name != "postgresql":
+        return [(str(t), str(p), str(b), str(n)) for t, p, b, n in rows]
+    listed = str(rows[0][0] or "") if rows else ""
+    found = set()
+    for entry in listed.split("\x1e"):
+        parts = entry.split("\x1f")
+        if len(parts) == 4 and (tenant_id is None or parts[0] == tenant_id):
+            found.add((parts[0], parts[1], parts[2], parts[3]))
+    return sorted(found)
 
 
 async def commit_changes(

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentfold_core.data_access.doors import Db, Unit, reading, transaction, writing
 from agentfold_core.errors import NotFound
 from agentfold_core.scopes import ProjectScope
+from agentfold_core.versioning.capture import note_touched
 from agentfold_core.versioning.commit import Branch, commit_branch, commit_changes, lock_branch
 from agentfold_core.versioning.materialise import drop_branch_rows
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name, versioned_tables
@@ -181,6 +182,7 @@ async def record_mismatches(
         return
     module = postgresql if conn.dialect.name == "postgresql" else sqlite
     await conn.execute(module.insert(dirty).on_conflict_do_nothing(), rows)
+    await note_touched(conn, branch, [str(r["table_name"]) for r in rows])
 
 
 async def repair_branch(
