@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from agentfold_core.data_access.doors import transaction
 from agentfold_core.data_access.manage.agents import (
     create_agent,
     create_sub_agent,
@@ -22,13 +23,16 @@ from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.db.manage.schema import AgentRow
 from agentfold_core.errors import Conflict, InvalidRef
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
-from agentfold_core.versioning.apply import ApplyFailed
+from agentfold_core.versioning.apply import ApplyFailed, apply_manifest
 from agentfold_core.versioning.branches import create_branch
 from agentfold_core.versioning.commit import Branch
 from agentfold_core.versioning.diff import TableCounts, diff, head_manifest
+from agentfold_core.versioning.history import manifest_at
 from agentfold_core.versioning.merge import (
     MergeConflict,
+    changed_since,
     merge,
+    merge_base,
     merge_preview,
     merge_rows,
     reset,
@@ -547,3 +551,90 @@ async def test_random_edits_on_two_branches_merge_to_a_consistent_head(
     assert await _working_manifest(databases, ids, "feature") == await _working_manifest(
         databases, ids, "main"
     )
+
+
+async def test_a_plan_from_change_sets_equals_the_manifests(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    """Random edits and merges in both directions between three branches: whenever a
+    merge plan is made from the change sets since the merge base alone, the keys it
+    names hold exactly the base's, ours' and theirs' manifest entries, every other key
+    is the same in all three, and the plan is used at least once and refused at least
+    once (a base reached only through a merge parent)."""
+    main = await _project(databases, ids)
+    for i in range(4):
+        await _create(databases, main, f"s{i}", name=f"s{i}", prompt="p")
+    names = ["main", "b1", "b2"]
+    for name in names[1:]:
+        await create_branch(databases.manage)(scopes=main, name=name)
+    rng = random.Random(5)  # noqa: S311 - a fixed, repeatable sequence of operations
+    planned = refused = 0
+    for step in range(40):
+        name = rng.choice(names)
+        scope = main.at(name)
+        if rng.random() < 0.7:
+            agent_id = f"s{rng.randrange(6)}"
+            if await get_agent(databases.manage)(scopes=scope, agent_id=agent_id) is None:
+                await _create(databases, scope, agent_id, name=f"{name}-{step}")
+            elif rng.random() < 0.2:
+                await delete_agent(databases.manage)(scopes=scope, agent_id=agent_id)
+            else:
+                column = rng.choice(["name", "prompt"])
+                await _update(databases, scope, agent_id, **{column: f"{name}-{step}"})
+        else:
+            other = rng.choice([n for n in names if n != name])
+            preview = await merge_preview(databases.manage)(scopes=scope, from_ref=other)
+            chosen: dict[Any, Any] = {(c.table, c.row_key): "theirs" for c in preview.conflicts}
+            await merge(databases.manage)(scopes=scope, from_ref=other, resolutions=chosen)
+        async with databases.manage.read() as conn:
+            heads = {n: await _head(databases, main.at(n)) for n in names}
+            for ours_name in names:
+                for theirs_name in names:
+                    ours, theirs = heads[ours_name], heads[theirs_name]
+                    found = await merge_base(conn, ids.tenant, ids.project, ours, theirs)
+                    assert found is not None
+                    if found[0] in (ours, theirs):
+                        continue
+                    plan = await changed_since(
+                        conn, Branch(ids.tenant, ids.project, ours_name), (ours, theirs), found
+                    )
+                    if plan is None:
+                        refused += 1
+                        continue
+                    planned += 1
+                    whole = [
+                        await manifest_at(conn, ids.tenant, ids.project, c)
+                        for c in (found[0], ours, theirs)
+                    ]
+                    named = plan[0].keys() | plan[1].keys() | plan[2].keys()
+                    for part, manifest in zip(plan, whole, strict=True):
+                        assert part == {k: h for k, h in manifest.items() if k in named}
+                    for key in whole[0].keys() | whole[1].keys() | whole[2].keys():
+                        if key not in named:
+                            assert whole[0].get(key) == whole[1].get(key) == whole[2].get(key)
+    assert planned > 0
+    assert refused > 0
+
+
+async def test_apply_of_a_partial_manifest_checks_other_rows_against_the_head(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    """Manifests naming only the keys a merge changes: a cascade reaching a row they do
+    not name (a sub-agent under a deleted agent) is measured against the head, so the
+    apply fails naming it and the transaction rolls back."""
+    main = await _project(databases, ids)
+    await _create(databases, main, "a", name="A")
+    await create_sub_agent(databases.manage)(
+        scopes=AgentScope(ids.tenant, ids.project, "a"), data={"id": "s", "name": "S"}
+    )
+    branch = Branch(ids.tenant, ids.project, "main")
+    agent = ("agents", "a")
+    head = await _head_manifest(databases, ids, "main")
+    with pytest.raises(ApplyFailed) as caught:
+        async with transaction(databases.manage) as unit:
+            await apply_manifest(unit.conn, branch, {}, {agent: head[agent]})
+    assert caught.value.rows == [("sub_agents", "a\x1fs")]
+    assert await get_sub_agent(databases.manage)(
+        scopes=AgentScope(ids.tenant, ids.project, "a"), sub_agent_id="s"
+    )
+    assert (await status(databases.manage)(scopes=main)).clean

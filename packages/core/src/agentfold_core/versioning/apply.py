@@ -1,7 +1,8 @@
 """Applying a manifest to a branch's working rows, and verifying the result.
 
 ``apply_manifest`` makes the rows of a branch equal a target manifest given the
-manifest they equal now: deletes first (children before parents), then inserts and
+manifest they equal now (both may be partial, over the keys an operation changes: a
+key in neither is the branch head's): deletes first (children before parents), then inserts and
 updates (parents before children), in the order of ``rows.versioned_tables()``. It
 then *verifies*: every key it touched, and every key the capture triggers recorded
 for the branch meanwhile (foreign-key cascades, SET NULL triggers), must now hash to
@@ -16,7 +17,7 @@ branch head without a commit (fast-forward, reset).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -36,6 +37,7 @@ from agentfold_core.db.integrity import classify
 from agentfold_core.errors import Conflict
 from agentfold_core.versioning.commit import Branch, Key, head_values, recorded
 from agentfold_core.versioning.diff import Row
+from agentfold_core.versioning.history import branch_manifest
 from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import (
     SEPARATOR,
@@ -184,21 +186,50 @@ async def apply_manifest(
 ) -> list[Key]:
     """Make the branch's working rows, which equal ``current``, equal ``target``
     (``data``: decoded images by hash, for rows not yet stored as images), then verify
-    them. The keys written."""
+    them. Both manifests may name only some keys (the same ones): any other key keeps
+    the head's entry. The keys written."""
     keys = sorted(k for k in target.keys() | current.keys() if target.get(k) != current.get(k))
     if not keys:
         return keys
     decoded = dict(data or {})
     missing = [target[k] for k in keys if k in target and target[k] not in decoded]
     decoded.update(await load_images(conn, branch.tenant_id, branch.project_id, missing))
-    _refuse_orphans(branch, target, keys, decoded)
+    expected = _Expected(branch, target, current)
+    await _refuse_orphans(conn, expected, keys, decoded)
     try:
         await _write(conn, branch, target, current, keys, decoded)
     except IntegrityError as error:
         found = classify(error, resource="row", key={"branch": branch.name})
         raise (found or error) from error
-    await verify(conn, branch, target, keys)
+    await _verify(conn, expected, keys)
     return keys
+
+
+class _Expected:
+    """The hash each key must have after apply: the target's for the keys the
+    manifests name, the head's (read when first asked) for any other."""
+
+    def __init__(
+        self, branch: Branch, target: Mapping[Key, str], current: Mapping[Key, str]
+    ) -> None:
+        self.branch, self.target = branch, target
+        self.named = target.keys() | current.keys()
+        self.head: dict[Key, str] = {}
+
+    async def learn(self, conn: AsyncConnection, keys: Collection[Key]) -> None:
+        """Read the head's entries of those of ``keys`` the manifests do not name."""
+        unknown = {k for k in keys if k not in self.named and k not in self.head}
+        if unknown:
+            found = await branch_manifest(
+                conn, self.branch.tenant_id, self.branch.project_id, self.branch.name, unknown
+            )
+            self.head.update(found)
+            self.named = self.named | unknown
+
+    def get(self, key: Key) -> str | None:
+        """The hash ``key`` must have (None: no row), once learnt."""
+        found = self.target.get(key)
+        return found if found is not None else self.head.get(key)
 
 
 def _named(rows: Sequence[Key]) -> str:
@@ -224,16 +255,17 @@ def _parent_key(
     return SEPARATOR.join(parts)
 
 
-def _refuse_orphans(
-    branch: Branch, target: Mapping[Key, str], keys: Sequence[Key], decoded: Mapping[str, Row]
+async def _refuse_orphans(
+    conn: AsyncConnection, expected: _Expected, keys: Sequence[Key], decoded: Mapping[str, Row]
 ) -> None:
     # A written row whose parent the result lacks would fail its foreign key with an
     # error that names nothing (SQLite's says only "FOREIGN KEY constraint failed"):
     # find such rows first and name them.
+    branch = expected.branch
     by_name = versioned_by_name()
-    orphans: list[Key] = []
+    parents: dict[Key, list[Key]] = {}
     for key in keys:
-        row_hash = target.get(key)
+        row_hash = expected.target.get(key)
         if row_hash is None:
             continue
         versioned = by_name[key[0]]
@@ -245,9 +277,10 @@ def _refuse_orphans(
                 continue
             pairs = {e.column.name: e.parent.name for e in constraint.elements}
             parent_key = _parent_key(child, scope, parent, pairs)
-            if parent_key is not None and (parent.name, parent_key) not in target:
-                orphans.append(key)
-                break
+            if parent_key is not None:
+                parents.setdefault(key, []).append((parent.name, parent_key))
+    await expected.learn(conn, [p for found in parents.values() for p in found])
+    orphans = [k for k, found in parents.items() if any(expected.get(p) is None for p in found)]
     if orphans:
         raise ApplyFailed(
             f"the result cannot be written to branch {branch.name!r}: {len(orphans)} rows "
@@ -258,14 +291,14 @@ def _refuse_orphans(
         )
 
 
-async def verify(
-    conn: AsyncConnection, branch: Branch, target: Mapping[Key, str], keys: Sequence[Key]
-) -> None:
-    """``ApplyFailed`` unless every key in ``keys``, and every key recorded for the
-    branch since its last commit, holds exactly what ``target`` says."""
+async def _verify(conn: AsyncConnection, expected: _Expected, keys: Sequence[Key]) -> None:
+    # ApplyFailed unless every key in ``keys``, and every key recorded for the branch
+    # since its last commit, holds exactly what is expected of it.
+    branch = expected.branch
     checked = sorted(set(keys) | await _recorded_keys(conn, branch))
+    await expected.learn(conn, checked)
     now = await working_hashes(conn, branch, checked)
-    wrong = [k for k in checked if now.get(k) != target.get(k)]
+    wrong = [k for k in checked if now.get(k) != expected.get(k)]
     if wrong:
         raise ApplyFailed(
             f"the result cannot be written to branch {branch.name!r}: {len(wrong)} rows would "

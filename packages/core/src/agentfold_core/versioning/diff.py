@@ -9,7 +9,7 @@ serve apply and merge as well.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentfold_core.data_access.doors import Db, reading
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope
 from agentfold_core.versioning.commit import Branch, Key
-from agentfold_core.versioning.history import manifest_at, resolve_ref
+from agentfold_core.versioning.history import branch_manifest, manifest_at, resolve_ref
 from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name
 from agentfold_core.versioning.tables import heads
@@ -67,12 +67,12 @@ class Diff(BaseModel):
 # --------------------------------------------------------------------------- helpers
 
 
-async def head_manifest(conn: AsyncConnection, branch: Branch) -> Manifest:
-    """``{(table, row key): row hash}`` of the branch's head commit."""
-    rows = await conn.execute(
-        select(heads.c.table_name, heads.c.row_key, heads.c.row_hash).where(branch.where(heads))
-    )
-    return {(str(t), str(k)): str(h) for t, k, h in rows.all()}
+async def head_manifest(
+    conn: AsyncConnection, branch: Branch, keys: Collection[Key] | None = None
+) -> Manifest:
+    """``{(table, row key): row hash}`` of the branch's head commit (only ``keys``,
+    when given)."""
+    return await branch_manifest(conn, branch.tenant_id, branch.project_id, branch.name, keys)
 
 
 async def head_difference(

@@ -3,16 +3,29 @@
 A ref is a branch, a tag, a commit id (or a unique prefix of at least seven hex
 digits), optionally followed by ``~N`` (N first parents back) or ``^`` (one back).
 A past commit's manifest is the nearest snapshot on its first-parent chain plus the
-latest change of each key along the way, read in two statements.
+latest change of each key along the way, read in two statements; given the keys an
+operation needs (a merge's or revert's few rows), only their entries are read.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    and_,
+    cast,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import CTE
 
@@ -21,6 +34,11 @@ from agentfold_core.versioning.commit import Key
 from agentfold_core.versioning.tables import branches, changes, commits, heads, snapshots, tags
 
 MIN_PREFIX = 7
+# Keys per statement when reading a manifest's entries for given keys; past this many
+# keys in all the whole manifest is read and filtered (one index range beats many
+# probes).
+_KEYS_PER_STATEMENT = 400
+_KEYS_AT_MOST = 2000
 _SUFFIX = re.compile(r"(~\d*|\^)$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 
@@ -139,58 +157,121 @@ def snapshot_chain(tenant_id: Any, project_id: Any, commit_id: Any) -> CTE:
     )
 
 
-async def manifest_at(
-    conn: AsyncConnection, tenant_id: str, project_id: str, commit_id: str
+def keyed(
+    statement: Select[Any], table: Table, keys: Collection[Key] | None
+) -> Iterator[Select[Any]]:
+    """``statement`` (over a table with ``table_name`` and ``row_key``) restricted to
+    ``keys``, chunked: none when ``keys`` is empty, itself when it is None or too many
+    to name (the caller filters)."""
+    if keys is None or len(keys) > _KEYS_AT_MOST:
+        yield statement
+        return
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _KEYS_PER_STATEMENT):
+        chunk = ordered[start : start + _KEYS_PER_STATEMENT]
+        match: ColumnElement[bool] = tuple_(table.c.table_name, table.c.row_key).in_(chunk)
+        yield statement.where(match)
+
+
+async def _entries(
+    conn: AsyncConnection, statement: Select[Any], table: Table, keys: Collection[Key] | None
+) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = []
+    for chunk in keyed(statement, table, keys):
+        found.extend(tuple(r) for r in (await conn.execute(chunk)).all())
+    return found
+
+
+def _only(manifest: dict[Key, str], keys: Collection[Key] | None) -> dict[Key, str]:
+    # Entries of a manifest read whole although keys were named.
+    if keys is None or len(keys) <= _KEYS_AT_MOST:
+        return manifest
+    wanted = set(keys)
+    return {k: h for k, h in manifest.items() if k in wanted}
+
+
+async def branch_manifest(
+    conn: AsyncConnection,
+    tenant_id: str,
+    project_id: str,
+    branch: str,
+    keys: Collection[Key] | None = None,
 ) -> dict[Key, str]:
-    """``{(table, row key): row hash}`` of the project as of ``commit_id``."""
-    in_project = and_(heads.c.tenant_id == tenant_id, heads.c.project_id == project_id)
-    branch = (
-        await conn.execute(
-            select(branches.c.branch)
-            .where(
-                branches.c.tenant_id == tenant_id,
-                branches.c.project_id == project_id,
-                branches.c.head == commit_id,
-            )
-            .limit(1)
+    """``{(table, row key): row hash}`` of a branch's head commit (only ``keys``, when
+    given: absent keys are not in the answer)."""
+    if keys is not None and not keys:
+        return {}
+    h = heads
+    stmt = select(h.c.table_name, h.c.row_key, h.c.row_hash).where(
+        h.c.tenant_id == tenant_id, h.c.project_id == project_id, h.c.branch == branch
+    )
+    rows = await _entries(conn, stmt, h, keys)
+    return _only({(str(t), str(k)): str(r) for t, k, r in rows}, keys)
+
+
+async def branch_at(
+    conn: AsyncConnection, tenant_id: str, project_id: str, commit_id: str
+) -> str | None:
+    """A branch whose head is ``commit_id`` (None: no branch stands there)."""
+    found = await conn.execute(
+        select(branches.c.branch)
+        .where(
+            branches.c.tenant_id == tenant_id,
+            branches.c.project_id == project_id,
+            branches.c.head == commit_id,
         )
-    ).scalar_one_or_none()
+        .limit(1)
+    )
+    value = found.scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+async def manifest_at(
+    conn: AsyncConnection,
+    tenant_id: str,
+    project_id: str,
+    commit_id: str,
+    keys: Collection[Key] | None = None,
+) -> dict[Key, str]:
+    """``{(table, row key): row hash}`` of the project as of ``commit_id`` (only
+    ``keys``, when given)."""
+    branch = await branch_at(conn, tenant_id, project_id, commit_id)
     if branch is not None:
         # Some branch stands at this commit: its head manifest is the answer.
-        rows = await conn.execute(
-            select(heads.c.table_name, heads.c.row_key, heads.c.row_hash).where(
-                in_project, heads.c.branch == branch
-            )
-        )
-        return {(str(t), str(k)): str(h) for t, k, h in rows.all()}
+        return await branch_manifest(conn, tenant_id, project_id, branch, keys)
     chain = snapshot_chain(tenant_id, project_id, commit_id)
     links = (await conn.execute(select(chain.c.id, chain.c.snapshot, chain.c.step))).all()
     if not links:
         raise _not_found(project_id, commit_id)
+    if keys is not None and not keys:
+        return {}
     manifest: dict[Key, str] = {}
     snapshot = next((str(i) for i, is_snapshot, _ in links if is_snapshot), None)
     if snapshot is not None:
-        rows = await conn.execute(
-            select(snapshots.c.table_name, snapshots.c.row_key, snapshots.c.row_hash).where(
-                snapshots.c.tenant_id == tenant_id,
-                snapshots.c.project_id == project_id,
-                snapshots.c.commit_id == snapshot,
-            )
+        sn = snapshots
+        stmt = select(sn.c.table_name, sn.c.row_key, sn.c.row_hash).where(
+            sn.c.tenant_id == tenant_id,
+            sn.c.project_id == project_id,
+            sn.c.commit_id == snapshot,
         )
-        manifest = {(str(t), str(k)): str(h) for t, k, h in rows.all()}
+        rows = await _entries(conn, stmt, sn, keys)
+        manifest = {(str(t), str(k)): str(h) for t, k, h in rows}
     # The latest change of each key after the snapshot (the smallest step back).
     replay = [str(i) for i, is_snapshot, _ in links if not is_snapshot]
     step_of = {str(i): int(s) for i, _, s in links}
     ch = changes
-    replayed = await conn.execute(
+    replayed = await _entries(
+        conn,
         select(ch.c.commit_id, ch.c.table_name, ch.c.row_key, ch.c.after_hash).where(
             ch.c.tenant_id == tenant_id,
             ch.c.project_id == project_id,
             ch.c.commit_id.in_(replay),
-        )
+        ),
+        ch,
+        keys,
     )
     latest: dict[Key, tuple[int, str | None]] = {}
-    for commit, table, row_key, after in replayed.all():
+    for commit, table, row_key, after in replayed:
         key = (str(table), str(row_key))
         step = step_of[str(commit)]
         if key not in latest or step < latest[key][0]:
@@ -200,7 +281,7 @@ async def manifest_at(
             manifest.pop(key, None)
         else:
             manifest[key] = after
-    return manifest
+    return _only(manifest, keys)
 
 
 async def count_commits(conn: AsyncConnection, tenant_id: str, project_id: str) -> int:

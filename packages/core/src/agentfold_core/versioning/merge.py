@@ -43,7 +43,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import String, and_, cast, literal, select, union_all
+from sqlalchemy import Integer, String, and_, case, cast, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.doors import Db, reading, writing
@@ -68,11 +68,12 @@ from agentfold_core.versioning.commit import (
 from agentfold_core.versioning.diff import (
     Manifest,
     Row,
+    head_difference,
     head_manifest,
     row_image,
     versioned_table,
 )
-from agentfold_core.versioning.history import manifest_at, resolve_ref
+from agentfold_core.versioning.history import branch_at, manifest_at, resolve_ref
 from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import SEPARATOR
 from agentfold_core.versioning.tables import HASH_LENGTH, changes, commits
@@ -140,9 +141,10 @@ class MergePreview(BaseModel):
 
 async def merge_base(
     conn: AsyncConnection, tenant_id: str, project_id: str, ours: str, theirs: str
-) -> str | None:
-    """The best common ancestor of two commits: of the commits both reach through first
-    and merge parents, the one of highest generation (None: unrelated histories)."""
+) -> tuple[str, int] | None:
+    """The best common ancestor of two commits and its generation: of the commits both
+    reach through first and merge parents, the one of highest generation (None:
+    unrelated histories)."""
     c = commits
     in_project = and_(c.c.tenant_id == tenant_id, c.c.project_id == project_id)
     edges = union_all(
@@ -160,15 +162,92 @@ async def merge_base(
 
     mine, other = ancestors(ours, "ours_ancestors"), ancestors(theirs, "theirs_ancestors")
     stmt = (
-        select(c.c.id)
+        select(c.c.id, c.c.generation)
         .join(mine, mine.c.id == c.c.id)
         .join(other, other.c.id == c.c.id)
         .where(in_project)
         .order_by(c.c.generation.desc(), c.c.id)
         .limit(1)
     )
-    found = (await conn.execute(stmt)).scalar_one_or_none()
-    return None if found is None else str(found)
+    found = (await conn.execute(stmt)).one_or_none()
+    return None if found is None else (str(found[0]), int(found[1]))
+
+
+async def changed_since(
+    conn: AsyncConnection, branch: Branch, heads: tuple[str, str], base: tuple[str, int]
+) -> tuple[Manifest, Manifest, Manifest] | None:
+    """``(base, ours, theirs)`` entries of every key the commits between ``base`` and
+    each head changed, from their change sets alone, when ``base`` lies on both heads'
+    first-parent chains (None otherwise: a merge reached it only through a merge
+    parent)."""
+    # Each change set is against the first parent, so along a first-parent chain a
+    # key's earliest change holds its value at the base and its latest the head's.
+    c, ch = commits, changes
+    base_id, base_generation = base
+    in_project = and_(c.c.tenant_id == branch.tenant_id, c.c.project_id == branch.project_id)
+    ours_side = case((c.c.id == heads[0], literal(0)), else_=literal(1))
+    chain = (
+        select(
+            ours_side.label("side"),
+            c.c.id,
+            c.c.parent_id,
+            cast(literal(0), Integer).label("step"),
+        )
+        .where(in_project, c.c.id.in_(heads), c.c.id != base_id)
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        select(chain.c.side, c.c.id, c.c.parent_id, cast(chain.c.step + 1, Integer))
+        .join(chain, c.c.id == chain.c.parent_id)
+        .where(in_project, chain.c.parent_id != base_id, c.c.generation > base_generation)
+    )
+    stmt = select(
+        chain.c.side,
+        chain.c.step,
+        chain.c.parent_id,
+        ch.c.table_name,
+        ch.c.row_key,
+        ch.c.before_hash,
+        ch.c.after_hash,
+    ).outerjoin(
+        ch,
+        and_(
+            ch.c.tenant_id == branch.tenant_id,
+            ch.c.project_id == branch.project_id,
+            ch.c.commit_id == chain.c.id,
+        ),
+    )
+    rows = (await conn.execute(stmt)).all()
+    # side -> the deepest step and its parent; key -> (step, hash) of the earliest
+    # before and of the latest after, per side.
+    deepest: dict[int, tuple[int, str | None]] = {}
+    before: dict[Key, tuple[int, str | None]] = {}
+    after: list[dict[Key, tuple[int, str | None]]] = [{}, {}]
+    for side, step, parent, table, row_key, old, new in rows:
+        if side not in deepest or step > deepest[side][0]:
+            deepest[side] = (step, None if parent is None else str(parent))
+        if table is None:
+            continue
+        key = (str(table), str(row_key))
+        if key not in before or step > before[key][0]:
+            before[key] = (step, None if old is None else str(old))
+        latest = after[side]
+        if key not in latest or step < latest[key][0]:
+            latest[key] = (step, None if new is None else str(new))
+    if any(parent != base_id for _, parent in deepest.values()):
+        return None
+    base_manifest = {k: h for k, (_, h) in before.items() if h is not None}
+
+    def side_manifest(side: int) -> Manifest:
+        found = {**base_manifest}
+        for key, (_, row_hash) in after[side].items():
+            if row_hash is None:
+                found.pop(key, None)
+            else:
+                found[key] = row_hash
+        return found
+
+    return base_manifest, side_manifest(0), side_manifest(1)
 
 
 # --------------------------------------------------------------------------- three-way
@@ -369,16 +448,23 @@ async def _commit(
     branch: Branch,
     parent: tuple[str, int, int],
     result: Mapping[Key, str],
+    current: Mapping[Key, str],
     *,
     message: str,
     author: str,
     merge_parent: tuple[str, int] | None = None,
 ) -> str:
     """Commit what apply wrote (the keys the triggers recorded), checking that it is the
-    result, with a merge parent when given; the recorded keys are cleared."""
+    result (which, like ``current``, names the keys that may change: no other may
+    move), with a merge parent when given; the recorded keys are cleared."""
     found = await recorded(conn, branch)
     moved = [] if found is None else found.moved
-    wrong = [(c.table, c.row_key) for c in moved if result.get((c.table, c.row_key)) != c.after]
+    named = result.keys() | current.keys()
+    wrong = [
+        (c.table, c.row_key)
+        for c in moved
+        if (c.table, c.row_key) not in named or result.get((c.table, c.row_key)) != c.after
+    ]
     if wrong:
         raise ApplyFailed(
             f"the rows written to branch {branch.name!r} do not hash as the result",
@@ -418,6 +504,7 @@ async def _locked(conn: AsyncConnection, branch: Branch) -> tuple[str, int, int]
 
 @dataclass(slots=True)
 class _Plan:
+    # ``current`` and ``target`` name the same keys, those the merge may change.
     ours: str
     theirs: str
     base: str | None
@@ -428,6 +515,22 @@ class _Plan:
     merged: ThreeWay | None
 
 
+async def _apart(conn: AsyncConnection, branch: Branch, theirs: str) -> tuple[Manifest, Manifest]:
+    # The entries where the branch head and commit ``theirs`` differ (each side's
+    # part): compared in the database when a branch stands at ``theirs``.
+    tenant, project = branch.tenant_id, branch.project_id
+    other = await branch_at(conn, tenant, project, theirs)
+    if other is not None:
+        return await head_difference(conn, branch, Branch(tenant, project, other))
+    current = await head_manifest(conn, branch)
+    target = await manifest_at(conn, tenant, project, theirs)
+    keys = {k for k in current.keys() | target.keys() if current.get(k) != target.get(k)}
+    return (
+        {k: h for k, h in current.items() if k in keys},
+        {k: h for k, h in target.items() if k in keys},
+    )
+
+
 async def _plan(
     conn: AsyncConnection,
     branch: Branch,
@@ -435,16 +538,23 @@ async def _plan(
     from_ref: str,
     resolutions: Resolutions | None,
 ) -> _Plan:
+    # The manifests of a plan name only the keys where the two heads differ: a merge
+    # reads and compares what changed, not the whole project.
     tenant, project = branch.tenant_id, branch.project_id
     theirs = (await resolve_ref(conn, tenant, project, from_ref)).commit_id
-    base = await merge_base(conn, tenant, project, ours, theirs)
-    current = await head_manifest(conn, branch)
+    found = await merge_base(conn, tenant, project, ours, theirs)
+    base = None if found is None else found[0]
     if base == theirs:
-        return _Plan(ours, theirs, base, True, False, current, current, None)
-    target = await manifest_at(conn, tenant, project, theirs)
+        return _Plan(ours, theirs, base, True, False, {}, {}, None)
+    since = None if found is None else await changed_since(conn, branch, (ours, theirs), found)
+    if since is not None:
+        base_manifest, current, target = since
+    else:
+        current, target = await _apart(conn, branch, theirs)
+        keys = current.keys() | target.keys()
+        base_manifest = {} if base is None else await manifest_at(conn, tenant, project, base, keys)
     if base == ours:
         return _Plan(ours, theirs, base, False, True, current, target, None)
-    base_manifest = {} if base is None else await manifest_at(conn, tenant, project, base)
     merged = await three_way(conn, tenant, project, base_manifest, current, target, resolutions)
     return _Plan(ours, theirs, base, False, False, current, merged.result, merged)
 
@@ -531,6 +641,7 @@ def merge(manage: Db) -> Callable[..., Awaitable[MergeResult]]:
                 branch,
                 parent,
                 plan.target,
+                plan.current,
                 message=message or f"Merge {from_ref} into {branch.name}",
                 author=author or access.unit.author or current_author(),
                 merge_parent=(plan.theirs, await _generation(conn, branch, plan.theirs)),
@@ -576,10 +687,12 @@ def revert(manage: Db) -> Callable[..., Awaitable[MergeResult]]:
                     changes.c.after_hash,
                 ).where(branch.project(changes), changes.c.commit_id == undone)
             )
-            ours = await head_manifest(conn, branch)
+            undo = [(str(t), str(k), b, a) for t, k, b, a in delta.all()]
+            # Only the keys the commit changed can change back.
+            ours = await head_manifest(conn, branch, [(t, k) for t, k, _, _ in undo])
             base, theirs = dict(ours), dict(ours)
-            for table, row_key, before, after in delta.all():
-                key = (str(table), str(row_key))
+            for table, row_key, before, after in undo:
+                key = (table, row_key)
                 base.pop(key, None)
                 theirs.pop(key, None)
                 if after is not None:
@@ -596,6 +709,7 @@ def revert(manage: Db) -> Callable[..., Awaitable[MergeResult]]:
                 branch,
                 parent,
                 merged.result,
+                ours,
                 message=message or f'Revert "{undone_message}"',
                 author=author or access.unit.author or current_author(),
             )
