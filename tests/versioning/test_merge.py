@@ -593,7 +593,7 @@ async def test_a_plan_from_change_sets_equals_the_manifests(
                     ours, theirs = heads[ours_name], heads[theirs_name]
                     found = await merge_base(conn, ids.tenant, ids.project, ours, theirs)
                     assert found is not None
-                    if found[0] in (ours, theirs):
+                    if found.commit_id in (ours, theirs):
                         continue
                     plan = await changed_since(
                         conn, Branch(ids.tenant, ids.project, ours_name), (ours, theirs), found
@@ -604,7 +604,7 @@ async def test_a_plan_from_change_sets_equals_the_manifests(
                     planned += 1
                     whole = [
                         await manifest_at(conn, ids.tenant, ids.project, c)
-                        for c in (found[0], ours, theirs)
+                        for c in (found.commit_id, ours, theirs)
                     ]
                     named = plan[0].keys() | plan[1].keys() | plan[2].keys()
                     for part, manifest in zip(plan, whole, strict=True):

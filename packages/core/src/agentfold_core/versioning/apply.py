@@ -17,7 +17,8 @@ branch head without a commit (fast-forward, reset).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -26,8 +27,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     insert,
-    select,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -35,9 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.db.integrity import classify
 from agentfold_core.errors import Conflict
-from agentfold_core.versioning.commit import Branch, Key, head_values, recorded
-from agentfold_core.versioning.diff import Row
-from agentfold_core.versioning.history import branch_manifest
+from agentfold_core.versioning.commit import Branch, Key, Recorded, head_values, recorded
+from agentfold_core.versioning.diff import Row, head_manifest
 from agentfold_core.versioning.past_rows import load_images
 from agentfold_core.versioning.rows import (
     SEPARATOR,
@@ -47,7 +45,6 @@ from agentfold_core.versioning.rows import (
 )
 from agentfold_core.versioning.tables import branches, dirty, heads
 
-_CHUNK = 400
 _NAMED_AT_MOST = 20
 
 
@@ -86,39 +83,6 @@ async def ensure_clean(conn: AsyncConnection, branch: Branch) -> None:
             resource="branch",
             key={"project_id": branch.project_id, "branch": branch.name},
         )
-
-
-async def working_hashes(
-    conn: AsyncConnection, branch: Branch, keys: Sequence[Key]
-) -> dict[Key, str]:
-    """The image hashes of the branch's working rows at ``keys`` (absent rows are not
-    in the answer), read with ``select(table)`` and hashed like a commit would."""
-    by_table: dict[str, list[str]] = {}
-    for name, row_key in keys:
-        by_table.setdefault(name, []).append(row_key)
-    found: dict[Key, str] = {}
-    for versioned in versioned_tables():
-        row_keys = by_table.get(versioned.name)
-        if not row_keys:
-            continue
-        table = versioned.table
-        columns = [table.c[c] for c in versioned.key_columns]
-        for start in range(0, len(row_keys), _CHUNK):
-            chunk = row_keys[start : start + _CHUNK]
-            if len(columns) == 1:
-                match = columns[0].in_(chunk)
-            else:
-                match = tuple_(*columns).in_([tuple(k.split(SEPARATOR)) for k in chunk])
-            rows = await conn.execute(select(table).where(_in_branch(versioned, branch), match))
-            for row in rows.mappings():
-                found[(versioned.name, versioned.row_key(row))] = versioned.image(row)[0]
-    return found
-
-
-async def _recorded_keys(conn: AsyncConnection, branch: Branch) -> set[Key]:
-    stmt = select(dirty.c.table_name, dirty.c.row_key).where(branch.where(dirty))
-    rows = await conn.execute(stmt)
-    return {(str(t), str(k)) for t, k in rows.all()}
 
 
 def _key_params(versioned: VersionedTable, row_key: str) -> dict[str, Any]:
@@ -177,59 +141,39 @@ async def _write(
             await conn.execute(statement, params)
 
 
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What ``apply_manifest`` wrote, and the branch's changes since its head after it
+    (verified: what a commit of the result records)."""
+
+    keys: list[Key]
+    recorded: Recorded | None = None
+
+
 async def apply_manifest(
     conn: AsyncConnection,
     branch: Branch,
     target: Mapping[Key, str],
     current: Mapping[Key, str],
     data: Mapping[str, Row] | None = None,
-) -> list[Key]:
+) -> Applied:
     """Make the branch's working rows, which equal ``current``, equal ``target``
     (``data``: decoded images by hash, for rows not yet stored as images), then verify
-    them. Both manifests may name only some keys (the same ones): any other key keeps
-    the head's entry. The keys written."""
+    them. Both manifests may name only some keys (the same ones): every other key must
+    keep the head's entry."""
     keys = sorted(k for k in target.keys() | current.keys() if target.get(k) != current.get(k))
     if not keys:
-        return keys
+        return Applied(keys)
     decoded = dict(data or {})
     missing = [target[k] for k in keys if k in target and target[k] not in decoded]
     decoded.update(await load_images(conn, branch.tenant_id, branch.project_id, missing))
-    expected = _Expected(branch, target, current)
-    await _refuse_orphans(conn, expected, keys, decoded)
+    await _refuse_orphans(conn, branch, target, current, keys, decoded)
     try:
         await _write(conn, branch, target, current, keys, decoded)
     except IntegrityError as error:
         found = classify(error, resource="row", key={"branch": branch.name})
         raise (found or error) from error
-    await _verify(conn, expected, keys)
-    return keys
-
-
-class _Expected:
-    """The hash each key must have after apply: the target's for the keys the
-    manifests name, the head's (read when first asked) for any other."""
-
-    def __init__(
-        self, branch: Branch, target: Mapping[Key, str], current: Mapping[Key, str]
-    ) -> None:
-        self.branch, self.target = branch, target
-        self.named = target.keys() | current.keys()
-        self.head: dict[Key, str] = {}
-
-    async def learn(self, conn: AsyncConnection, keys: Collection[Key]) -> None:
-        """Read the head's entries of those of ``keys`` the manifests do not name."""
-        unknown = {k for k in keys if k not in self.named and k not in self.head}
-        if unknown:
-            found = await branch_manifest(
-                conn, self.branch.tenant_id, self.branch.project_id, self.branch.name, unknown
-            )
-            self.head.update(found)
-            self.named = self.named | unknown
-
-    def get(self, key: Key) -> str | None:
-        """The hash ``key`` must have (None: no row), once learnt."""
-        found = self.target.get(key)
-        return found if found is not None else self.head.get(key)
+    return Applied(keys, await _verify(conn, branch, target, current, keys))
 
 
 def _named(rows: Sequence[Key]) -> str:
@@ -256,16 +200,21 @@ def _parent_key(
 
 
 async def _refuse_orphans(
-    conn: AsyncConnection, expected: _Expected, keys: Sequence[Key], decoded: Mapping[str, Row]
+    conn: AsyncConnection,
+    branch: Branch,
+    target: Mapping[Key, str],
+    current: Mapping[Key, str],
+    keys: Sequence[Key],
+    decoded: Mapping[str, Row],
 ) -> None:
     # A written row whose parent the result lacks would fail its foreign key with an
     # error that names nothing (SQLite's says only "FOREIGN KEY constraint failed"):
-    # find such rows first and name them.
-    branch = expected.branch
+    # find such rows first and name them. A parent the manifests do not name is the
+    # head's.
     by_name = versioned_by_name()
     parents: dict[Key, list[Key]] = {}
     for key in keys:
-        row_hash = expected.target.get(key)
+        row_hash = target.get(key)
         if row_hash is None:
             continue
         versioned = by_name[key[0]]
@@ -279,8 +228,9 @@ async def _refuse_orphans(
             parent_key = _parent_key(child, scope, parent, pairs)
             if parent_key is not None:
                 parents.setdefault(key, []).append((parent.name, parent_key))
-    await expected.learn(conn, [p for found in parents.values() for p in found])
-    orphans = [k for k, found in parents.items() if any(expected.get(p) is None for p in found)]
+    unnamed = {p for found in parents.values() for p in found} - target.keys() - current.keys()
+    kept = {*target.keys(), *(await head_manifest(conn, branch, unnamed)).keys()}
+    orphans = [k for k, found in parents.items() if any(p not in kept for p in found)]
     if orphans:
         raise ApplyFailed(
             f"the result cannot be written to branch {branch.name!r}: {len(orphans)} rows "
@@ -291,14 +241,24 @@ async def _refuse_orphans(
         )
 
 
-async def _verify(conn: AsyncConnection, expected: _Expected, keys: Sequence[Key]) -> None:
-    # ApplyFailed unless every key in ``keys``, and every key recorded for the branch
-    # since its last commit, holds exactly what is expected of it.
-    branch = expected.branch
-    checked = sorted(set(keys) | await _recorded_keys(conn, branch))
-    await expected.learn(conn, checked)
-    now = await working_hashes(conn, branch, checked)
-    wrong = [k for k in checked if now.get(k) != expected.get(k)]
+async def _verify(
+    conn: AsyncConnection,
+    branch: Branch,
+    target: Mapping[Key, str],
+    current: Mapping[Key, str],
+    keys: Sequence[Key],
+) -> Recorded | None:
+    # ApplyFailed unless every key written, and every key recorded for the branch since
+    # its last commit, holds what the target says; a key the manifests do not name
+    # must not have moved from the head. The recorded changes, verified.
+    found = await recorded(conn, branch)
+    moved = {} if found is None else {(c.table, c.row_key): c.after for c in found.moved}
+    named = target.keys() | current.keys()
+    wrong = [
+        k
+        for k in sorted(set(keys) | moved.keys())
+        if k not in named or (moved[k] if k in moved else current.get(k)) != target.get(k)
+    ]
     if wrong:
         raise ApplyFailed(
             f"the result cannot be written to branch {branch.name!r}: {len(wrong)} rows would "
@@ -307,6 +267,7 @@ async def _verify(conn: AsyncConnection, expected: _Expected, keys: Sequence[Key
             resource="branch",
             key={"project_id": branch.project_id, "branch": branch.name},
         )
+    return found
 
 
 async def move_head(

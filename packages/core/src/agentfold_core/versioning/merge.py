@@ -51,7 +51,7 @@ from agentfold_core.db.prepared import run_batch
 from agentfold_core.errors import Conflict, InvalidRef, NotFound, field_error
 from agentfold_core.scopes import ProjectScope
 from agentfold_core.versioning.apply import (
-    ApplyFailed,
+    Applied,
     apply_manifest,
     ensure_clean,
     move_head,
@@ -63,7 +63,6 @@ from agentfold_core.versioning.commit import (
     current_author,
     lock_branch,
     new_commit_id,
-    recorded,
 )
 from agentfold_core.versioning.diff import (
     Manifest,
@@ -139,12 +138,21 @@ class MergePreview(BaseModel):
 # --------------------------------------------------------------------------- merge base
 
 
+@dataclass(frozen=True, slots=True)
+class MergeBase:
+    """The best common ancestor of two commits, its generation and that of the commit
+    merged in (a merge commit's second parent)."""
+
+    commit_id: str
+    generation: int
+    theirs_generation: int
+
+
 async def merge_base(
     conn: AsyncConnection, tenant_id: str, project_id: str, ours: str, theirs: str
-) -> tuple[str, int] | None:
-    """The best common ancestor of two commits and its generation: of the commits both
-    reach through first and merge parents, the one of highest generation (None:
-    unrelated histories)."""
+) -> MergeBase | None:
+    """The best common ancestor of two commits: of the commits both reach through first
+    and merge parents, the one of highest generation (None: unrelated histories)."""
     c = commits
     in_project = and_(c.c.tenant_id == tenant_id, c.c.project_id == project_id)
     edges = union_all(
@@ -161,8 +169,9 @@ async def merge_base(
         return seed.union(select(edges.c.parent).join(seed, edges.c.child == seed.c.id))
 
     mine, other = ancestors(ours, "ours_ancestors"), ancestors(theirs, "theirs_ancestors")
+    theirs_generation = select(c.c.generation).where(in_project, c.c.id == theirs).scalar_subquery()
     stmt = (
-        select(c.c.id, c.c.generation)
+        select(c.c.id, c.c.generation, theirs_generation)
         .join(mine, mine.c.id == c.c.id)
         .join(other, other.c.id == c.c.id)
         .where(in_project)
@@ -170,11 +179,11 @@ async def merge_base(
         .limit(1)
     )
     found = (await conn.execute(stmt)).one_or_none()
-    return None if found is None else (str(found[0]), int(found[1]))
+    return None if found is None else MergeBase(str(found[0]), int(found[1]), int(found[2]))
 
 
 async def changed_since(
-    conn: AsyncConnection, branch: Branch, heads: tuple[str, str], base: tuple[str, int]
+    conn: AsyncConnection, branch: Branch, heads: tuple[str, str], base: MergeBase
 ) -> tuple[Manifest, Manifest, Manifest] | None:
     """``(base, ours, theirs)`` entries of every key the commits between ``base`` and
     each head changed, from their change sets alone, when ``base`` lies on both heads'
@@ -183,7 +192,7 @@ async def changed_since(
     # Each change set is against the first parent, so along a first-parent chain a
     # key's earliest change holds its value at the base and its latest the head's.
     c, ch = commits, changes
-    base_id, base_generation = base
+    base_id, base_generation = base.commit_id, base.generation
     in_project = and_(c.c.tenant_id == branch.tenant_id, c.c.project_id == branch.project_id)
     ours_side = case((c.c.id == heads[0], literal(0)), else_=literal(1))
     chain = (
@@ -447,31 +456,16 @@ async def _commit(
     conn: AsyncConnection,
     branch: Branch,
     parent: tuple[str, int, int],
-    result: Mapping[Key, str],
-    current: Mapping[Key, str],
+    applied: Applied,
     *,
     message: str,
     author: str,
     merge_parent: tuple[str, int] | None = None,
 ) -> str:
-    """Commit what apply wrote (the keys the triggers recorded), checking that it is the
-    result (which, like ``current``, names the keys that may change: no other may
-    move), with a merge parent when given; the recorded keys are cleared."""
-    found = await recorded(conn, branch)
+    """Commit what apply wrote (the changes it verified against the result), with a
+    merge parent when given; the recorded keys are cleared."""
+    found = applied.recorded
     moved = [] if found is None else found.moved
-    named = result.keys() | current.keys()
-    wrong = [
-        (c.table, c.row_key)
-        for c in moved
-        if (c.table, c.row_key) not in named or result.get((c.table, c.row_key)) != c.after
-    ]
-    if wrong:
-        raise ApplyFailed(
-            f"the rows written to branch {branch.name!r} do not hash as the result",
-            wrong,
-            resource="branch",
-            key={"project_id": branch.project_id, "branch": branch.name},
-        )
     commit_id = new_commit_id()
     batch = commit_batch(
         conn.dialect,
@@ -513,6 +507,7 @@ class _Plan:
     current: Manifest
     target: Manifest
     merged: ThreeWay | None
+    theirs_generation: int | None = None
 
 
 async def _apart(conn: AsyncConnection, branch: Branch, theirs: str) -> tuple[Manifest, Manifest]:
@@ -543,7 +538,7 @@ async def _plan(
     tenant, project = branch.tenant_id, branch.project_id
     theirs = (await resolve_ref(conn, tenant, project, from_ref)).commit_id
     found = await merge_base(conn, tenant, project, ours, theirs)
-    base = None if found is None else found[0]
+    base = None if found is None else found.commit_id
     if base == theirs:
         return _Plan(ours, theirs, base, True, False, {}, {}, None)
     since = None if found is None else await changed_since(conn, branch, (ours, theirs), found)
@@ -556,7 +551,8 @@ async def _plan(
     if base == ours:
         return _Plan(ours, theirs, base, False, True, current, target, None)
     merged = await three_way(conn, tenant, project, base_manifest, current, target, resolutions)
-    return _Plan(ours, theirs, base, False, False, current, merged.result, merged)
+    generation = None if found is None else found.theirs_generation
+    return _Plan(ours, theirs, base, False, False, current, merged.result, merged, generation)
 
 
 def _changed(plan: _Plan) -> int:
@@ -629,24 +625,31 @@ def merge(manage: Db) -> Callable[..., Awaitable[MergeResult]]:
                 written = await apply_manifest(conn, branch, plan.target, plan.current)
                 await move_head(conn, branch, plan.theirs, plan.target, plan.current)
                 return MergeResult(
-                    commit_id=plan.theirs, base=plan.base, fast_forward=True, rows=len(written)
+                    commit_id=plan.theirs,
+                    base=plan.base,
+                    fast_forward=True,
+                    rows=len(written.keys),
                 )
             assert plan.merged is not None  # noqa: S101 - a three-way plan has its merge
             _raise_conflicts(plan.merged.conflicts, f"merging {from_ref!r}", branch)
             written = await apply_manifest(
                 conn, branch, plan.target, plan.current, plan.merged.data
             )
+            generation = plan.theirs_generation
+            if generation is None:
+                generation = await _generation(conn, branch, plan.theirs)
             commit_id = await _commit(
                 conn,
                 branch,
                 parent,
-                plan.target,
-                plan.current,
+                written,
                 message=message or f"Merge {from_ref} into {branch.name}",
                 author=author or access.unit.author or current_author(),
-                merge_parent=(plan.theirs, await _generation(conn, branch, plan.theirs)),
+                merge_parent=(plan.theirs, generation),
             )
-        return MergeResult(commit_id=commit_id, base=plan.base, committed=True, rows=len(written))
+        return MergeResult(
+            commit_id=commit_id, base=plan.base, committed=True, rows=len(written.keys)
+        )
 
     return _merge
 
@@ -702,18 +705,17 @@ def revert(manage: Db) -> Callable[..., Awaitable[MergeResult]]:
             merged = await three_way(conn, tenant, project, base, ours, theirs, resolutions)
             _raise_conflicts(merged.conflicts, f"reverting {undone[:12]}", branch)
             written = await apply_manifest(conn, branch, merged.result, ours, merged.data)
-            if not written:
+            if not written.keys:
                 return MergeResult(commit_id=parent[0])
             commit_id = await _commit(
                 conn,
                 branch,
                 parent,
-                merged.result,
-                ours,
+                written,
                 message=message or f'Revert "{undone_message}"',
                 author=author or access.unit.author or current_author(),
             )
-        return MergeResult(commit_id=commit_id, committed=True, rows=len(written))
+        return MergeResult(commit_id=commit_id, committed=True, rows=len(written.keys))
 
     return _revert
 
@@ -736,6 +738,6 @@ def reset(manage: Db) -> Callable[..., Awaitable[MergeResult]]:
             target = await manifest_at(conn, tenant, project, commit_id)
             written = await apply_manifest(conn, branch, target, current)
             await move_head(conn, branch, commit_id, target, current)
-        return MergeResult(commit_id=commit_id, rows=len(written))
+        return MergeResult(commit_id=commit_id, rows=len(written.keys))
 
     return _reset
