@@ -12,23 +12,29 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     Table,
     and_,
+    bindparam,
     cast,
     func,
     literal,
     select,
     tuple_,
+    union_all,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import CTE
 
+from agentfold_core.db.prepared import Prepared, prepare, run
 from agentfold_core.errors import NotFound
 from agentfold_core.versioning.commit import Key
 from agentfold_core.versioning.tables import branches, changes, commits, heads, snapshots, tags
@@ -69,61 +75,34 @@ def split_ref(ref: str) -> tuple[str, int]:
     return ref, steps
 
 
-async def resolve_ref(conn: AsyncConnection, tenant_id: str, project_id: str, ref: str) -> Resolved:
-    """The commit ``ref`` names in the project; ``NotFound`` naming the ref otherwise."""
-    base, steps = split_ref(ref)
-    scope = and_(branches.c.tenant_id == tenant_id, branches.c.project_id == project_id)
-    head = (
-        await conn.execute(
-            select(branches.c.head).where(
-                scope, branches.c.branch == base, branches.c.internal.is_(False)
-            )
-        )
-    ).scalar_one_or_none()
-    resolved: Resolved | None = None
-    if head is not None:
-        resolved = Resolved(str(head), base if steps == 0 else None)
-    else:
-        tagged = (
-            await conn.execute(
-                select(tags.c.commit_id).where(
-                    tags.c.tenant_id == tenant_id,
-                    tags.c.project_id == project_id,
-                    tags.c.name == base,
-                )
-            )
-        ).scalar_one_or_none()
-        if tagged is not None:
-            resolved = Resolved(str(tagged))
-        elif len(base) >= MIN_PREFIX and _HEX.match(base):
-            found = (
-                await conn.execute(
-                    select(commits.c.id)
-                    .where(
-                        commits.c.tenant_id == tenant_id,
-                        commits.c.project_id == project_id,
-                        commits.c.id.startswith(base, autoescape=True),
-                    )
-                    .limit(2)
-                )
-            ).all()
-            if len(found) == 1:
-                resolved = Resolved(str(found[0][0]))
-    if resolved is None:
-        raise _not_found(project_id, ref)
-    if steps == 0:
-        return resolved
-    back = await _walk_back(conn, tenant_id, project_id, resolved.commit_id, steps)
-    if back is None:
-        raise _not_found(project_id, ref)
-    return Resolved(back)
+def _named_statement() -> Any:
+    # The commit a branch (not an internal one) or a tag of that name points at, and
+    # whether it is a branch (names are one namespace: at most one row).
+    tenant, project, name = (
+        bindparam(f"k_{n}", type_=String()) for n in ("tenant", "project", "name")
+    )
+    b, t = branches, tags
+    return union_all(
+        select(b.c.head.label("commit_id"), literal(True).label("is_branch")).where(
+            b.c.tenant_id == tenant,
+            b.c.project_id == project,
+            b.c.branch == name,
+            b.c.internal.is_(False),
+        ),
+        select(t.c.commit_id, literal(False)).where(
+            t.c.tenant_id == tenant, t.c.project_id == project, t.c.name == name
+        ),
+    )
 
 
-async def _walk_back(
-    conn: AsyncConnection, tenant_id: str, project_id: str, start: str, steps: int
-) -> str | None:
+def _walk_statement() -> Any:
+    # The commit k_steps first parents back from k_start.
     c = commits
-    in_project = and_(c.c.tenant_id == tenant_id, c.c.project_id == project_id)
+    tenant, project, start = (
+        bindparam(f"k_{n}", type_=String()) for n in ("tenant", "project", "start")
+    )
+    steps = bindparam("k_steps", type_=Integer)
+    in_project = and_(c.c.tenant_id == tenant, c.c.project_id == project)
     walk = (
         select(c.c.id, c.c.parent_id, cast(literal(0), Integer).label("step"))
         .where(in_project, c.c.id == start)
@@ -134,9 +113,50 @@ async def _walk_back(
         .join(walk, c.c.id == walk.c.parent_id)
         .where(in_project, walk.c.step < steps)
     )
-    found = await conn.execute(select(walk.c.id).where(walk.c.step == steps))
-    value = found.scalar_one_or_none()
-    return None if value is None else str(value)
+    return select(walk.c.id).where(walk.c.step == steps)
+
+
+@cache
+def _statements(dialect: Dialect) -> dict[str, Prepared]:
+    return {
+        "named": prepare(_named_statement(), dialect),
+        "walk": prepare(_walk_statement(), dialect),
+    }
+
+
+async def resolve_ref(conn: AsyncConnection, tenant_id: str, project_id: str, ref: str) -> Resolved:
+    """The commit ``ref`` names in the project; ``NotFound`` naming the ref otherwise."""
+    base, steps = split_ref(ref)
+    scope = {"k_tenant": tenant_id, "k_project": project_id}
+    statements = _statements(conn.dialect)
+    named = await run(conn, statements["named"], {**scope, "k_name": base}, point=True)
+    resolved: Resolved | None = None
+    if named:
+        commit_id, is_branch = max(named, key=lambda row: bool(row[1]))
+        resolved = Resolved(str(commit_id), base if is_branch and steps == 0 else None)
+    elif len(base) >= MIN_PREFIX and _HEX.match(base):
+        found = (
+            await conn.execute(
+                select(commits.c.id)
+                .where(
+                    commits.c.tenant_id == tenant_id,
+                    commits.c.project_id == project_id,
+                    commits.c.id.startswith(base, autoescape=True),
+                )
+                .limit(2)
+            )
+        ).all()
+        if len(found) == 1:
+            resolved = Resolved(str(found[0][0]))
+    if resolved is None:
+        raise _not_found(project_id, ref)
+    if steps == 0:
+        return resolved
+    walk = {**scope, "k_start": resolved.commit_id, "k_steps": steps}
+    back = await run(conn, statements["walk"], walk)
+    if not back:
+        raise _not_found(project_id, ref)
+    return Resolved(str(back[0][0]))
 
 
 def snapshot_chain(tenant_id: Any, project_id: Any, commit_id: Any) -> CTE:

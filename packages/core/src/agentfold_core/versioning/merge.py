@@ -40,14 +40,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Integer, String, and_, case, cast, literal, select, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.doors import Db, reading, writing
-from agentfold_core.db.prepared import run_batch
+from agentfold_core.db.prepared import Prepared, prepare, run, run_batch
 from agentfold_core.errors import Conflict, InvalidRef, NotFound, field_error
 from agentfold_core.scopes import ProjectScope
 from agentfold_core.versioning.apply import (
@@ -148,13 +161,12 @@ class MergeBase:
     theirs_generation: int
 
 
-async def merge_base(
-    conn: AsyncConnection, tenant_id: str, project_id: str, ours: str, theirs: str
-) -> MergeBase | None:
-    """The best common ancestor of two commits: of the commits both reach through first
-    and merge parents, the one of highest generation (None: unrelated histories)."""
+def _base_statement() -> Select[Any]:
+    # The merge base of k_ours and k_theirs, its generation and k_theirs' generation.
     c = commits
-    in_project = and_(c.c.tenant_id == tenant_id, c.c.project_id == project_id)
+    in_project = and_(
+        c.c.tenant_id == bindparam("k_tenant"), c.c.project_id == bindparam("k_project")
+    )
     edges = union_all(
         select(c.c.id.label("child"), c.c.parent_id.label("parent")).where(
             in_project, c.c.parent_id.is_not(None)
@@ -163,14 +175,16 @@ async def merge_base(
     ).cte("edges")
 
     def ancestors(start: str, name: str) -> Any:
-        seed = select(cast(literal(start), String(HASH_LENGTH)).label("id")).cte(
+        seed = select(cast(bindparam(start), String(HASH_LENGTH)).label("id")).cte(
             name, recursive=True
         )
         return seed.union(select(edges.c.parent).join(seed, edges.c.child == seed.c.id))
 
-    mine, other = ancestors(ours, "ours_ancestors"), ancestors(theirs, "theirs_ancestors")
-    theirs_generation = select(c.c.generation).where(in_project, c.c.id == theirs).scalar_subquery()
-    stmt = (
+    mine, other = ancestors("k_ours", "ours_ancestors"), ancestors("k_theirs", "theirs_ancestors")
+    theirs_generation = (
+        select(c.c.generation).where(in_project, c.c.id == bindparam("k_theirs")).scalar_subquery()
+    )
+    return (
         select(c.c.id, c.c.generation, theirs_generation)
         .join(mine, mine.c.id == c.c.id)
         .join(other, other.c.id == c.c.id)
@@ -178,8 +192,68 @@ async def merge_base(
         .order_by(c.c.generation.desc(), c.c.id)
         .limit(1)
     )
-    found = (await conn.execute(stmt)).one_or_none()
-    return None if found is None else MergeBase(str(found[0]), int(found[1]), int(found[2]))
+
+
+def _since_statement() -> Select[Any]:
+    # The first-parent chains from k_ours and k_theirs back to the commit whose parent
+    # is k_base (or whose generation is not above k_generation), each commit's changes.
+    c, ch = commits, changes
+    tenant, project = (bindparam(f"k_{n}", type_=String()) for n in ("tenant", "project"))
+    in_project = and_(c.c.tenant_id == tenant, c.c.project_id == project)
+    ours, theirs, base = (bindparam(f"k_{n}", type_=String()) for n in ("ours", "theirs", "base"))
+    ours_side = case((c.c.id == ours, literal(0)), else_=literal(1))
+    chain = (
+        select(
+            ours_side.label("side"),
+            c.c.id,
+            c.c.parent_id,
+            cast(literal(0), Integer).label("step"),
+        )
+        .where(in_project, c.c.id.in_([ours, theirs]), c.c.id != base)
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        select(chain.c.side, c.c.id, c.c.parent_id, cast(chain.c.step + 1, Integer))
+        .join(chain, c.c.id == chain.c.parent_id)
+        .where(
+            in_project,
+            chain.c.parent_id != base,
+            c.c.generation > bindparam("k_generation", type_=Integer),
+        )
+    )
+    return select(
+        chain.c.side,
+        chain.c.step,
+        chain.c.parent_id,
+        ch.c.table_name,
+        ch.c.row_key,
+        ch.c.before_hash,
+        ch.c.after_hash,
+    ).outerjoin(
+        ch,
+        and_(ch.c.tenant_id == tenant, ch.c.project_id == project, ch.c.commit_id == chain.c.id),
+    )
+
+
+@cache
+def _statements(dialect: Dialect) -> dict[str, Prepared]:
+    return {
+        "base": prepare(_base_statement(), dialect),
+        "since": prepare(_since_statement(), dialect),
+    }
+
+
+async def merge_base(
+    conn: AsyncConnection, tenant_id: str, project_id: str, ours: str, theirs: str
+) -> MergeBase | None:
+    """The best common ancestor of two commits: of the commits both reach through first
+    and merge parents, the one of highest generation (None: unrelated histories)."""
+    values = {"k_tenant": tenant_id, "k_project": project_id, "k_ours": ours, "k_theirs": theirs}
+    found = await run(conn, _statements(conn.dialect)["base"], values)
+    if not found:
+        return None
+    commit_id, generation, theirs_generation = found[0]
+    return MergeBase(str(commit_id), int(generation), int(theirs_generation))
 
 
 async def changed_since(
@@ -191,42 +265,16 @@ async def changed_since(
     parent)."""
     # Each change set is against the first parent, so along a first-parent chain a
     # key's earliest change holds its value at the base and its latest the head's.
-    c, ch = commits, changes
-    base_id, base_generation = base.commit_id, base.generation
-    in_project = and_(c.c.tenant_id == branch.tenant_id, c.c.project_id == branch.project_id)
-    ours_side = case((c.c.id == heads[0], literal(0)), else_=literal(1))
-    chain = (
-        select(
-            ours_side.label("side"),
-            c.c.id,
-            c.c.parent_id,
-            cast(literal(0), Integer).label("step"),
-        )
-        .where(in_project, c.c.id.in_(heads), c.c.id != base_id)
-        .cte("chain", recursive=True)
-    )
-    chain = chain.union_all(
-        select(chain.c.side, c.c.id, c.c.parent_id, cast(chain.c.step + 1, Integer))
-        .join(chain, c.c.id == chain.c.parent_id)
-        .where(in_project, chain.c.parent_id != base_id, c.c.generation > base_generation)
-    )
-    stmt = select(
-        chain.c.side,
-        chain.c.step,
-        chain.c.parent_id,
-        ch.c.table_name,
-        ch.c.row_key,
-        ch.c.before_hash,
-        ch.c.after_hash,
-    ).outerjoin(
-        ch,
-        and_(
-            ch.c.tenant_id == branch.tenant_id,
-            ch.c.project_id == branch.project_id,
-            ch.c.commit_id == chain.c.id,
-        ),
-    )
-    rows = (await conn.execute(stmt)).all()
+    base_id = base.commit_id
+    values = {
+        "k_tenant": branch.tenant_id,
+        "k_project": branch.project_id,
+        "k_ours": heads[0],
+        "k_theirs": heads[1],
+        "k_base": base_id,
+        "k_generation": base.generation,
+    }
+    rows = await run(conn, _statements(conn.dialect)["since"], values)
     # side -> the deepest step and its parent; key -> (step, hash) of the earliest
     # before and of the latest after, per side.
     deepest: dict[int, tuple[int, str | None]] = {}
