@@ -15,7 +15,6 @@ images, the commit, its changes, the head manifest and the branch.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agentfold_core.db.json_text import loads
 from agentfold_core.db.prepared import (
     Fetch,
     Prepared,
@@ -307,7 +307,7 @@ def _changes(dialect: Dialect, tables: list[str], results: Sequence[list[Any]]) 
             row_key, before, data = prepared.row(raw).values()
             after: str | None = None
             if data is not None:
-                row = json.loads(data) if isinstance(data, str) else data
+                row = loads(data) if isinstance(data, str) else data
                 after, image = by_name[table].image_of_json(row)
                 found[after] = image
             if before != after:

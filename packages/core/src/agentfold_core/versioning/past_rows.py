@@ -7,19 +7,26 @@ and the images it names, without writing a materialised copy.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agentfold_core.db.json_text import loads
 from agentfold_core.versioning.history import manifest_at
 from agentfold_core.versioning.rows import versioned_by_name
 from agentfold_core.versioning.tables import images
 
 # Hashes per statement: below the bound-parameter limit of any SQLite build.
 _IMAGES_AT_ONCE = 500
+# One statement for every call (its hash list expanded when it runs): building one
+# per call coerced each of up to 500 hashes into a literal.
+_IMAGES = select(images.c.hash, images.c.data).where(
+    images.c.tenant_id == bindparam("tenant_id"),
+    images.c.project_id == bindparam("project_id"),
+    images.c.hash.in_(bindparam("hashes", expanding=True)),
+)
 
 
 async def load_images(
@@ -30,14 +37,9 @@ async def load_images(
     data: dict[str, Any] = {}
     for start in range(0, len(wanted), _IMAGES_AT_ONCE):
         chunk = wanted[start : start + _IMAGES_AT_ONCE]
-        found = await conn.execute(
-            select(images.c.hash, images.c.data).where(
-                images.c.tenant_id == tenant_id,
-                images.c.project_id == project_id,
-                images.c.hash.in_(chunk),
-            )
-        )
-        data.update({str(h): json.loads(d) for h, d in found.all()})
+        values = {"tenant_id": tenant_id, "project_id": project_id, "hashes": chunk}
+        found = await conn.execute(_IMAGES, values)
+        data.update({str(h): loads(d) for h, d in found.all()})
     return data
 
 

@@ -4,7 +4,6 @@ dialect, then assembled in natural-key order."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentfold_core.data_access.documents.models import document_fields
 from agentfold_core.data_access.documents.tree import AGENT_NODE, PROJECT_NODE, Node
 from agentfold_core.data_access.doors import Access, Db
+from agentfold_core.db.json_text import loads
 from agentfold_core.scopes import AgentScope, ProjectScope
 from agentfold_core.versioning.past_rows import rows_at
 from agentfold_core.versioning.reads import read_at_ref
@@ -130,7 +130,7 @@ async def read_rows(access: Access, root: Node, root_id: str) -> Rows:
     booleans = {node: _boolean_columns(node) for node in nodes}
     result = await access.conn.exec_driver_sql(query.sql, query.params(values))
     raw = result.scalar_one()
-    pairs: list[tuple[int, dict[str, Any]]] = json.loads(raw) if isinstance(raw, str) else raw
+    pairs: list[tuple[int, dict[str, Any]]] = loads(raw) if isinstance(raw, str) else raw
     for index, data in pairs or ():
         node = nodes[int(index)]
         for name in booleans[node]:
@@ -176,8 +176,12 @@ def _object(node: Node, row: Mapping[str, Any], path: tuple[Any, ...], rows: Row
     for child, key, linked, keyed in children:
         # Project-level children (no link columns) hang off the project itself.
         at = child_path if linked else ()
-        found = rows.get(child, {}).get(at, [])
-        if keyed:
+        groups = rows.get(child)
+        found = groups.get(at) if groups else None
+        if not found:
+            # Most rows have no children of most kinds: no comprehension to run.
+            obj[key] = {} if keyed else []
+        elif keyed:
             obj[key] = {r["id"]: _object(child, r, at, rows) for r in found}
         else:
             obj[key] = [_object(child, r, at, rows) for r in found]
