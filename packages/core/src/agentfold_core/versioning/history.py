@@ -10,7 +10,7 @@ operation needs (a merge's or revert's few rows), only their entries are read.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    null,
     select,
     tuple_,
     union_all,
@@ -121,6 +122,7 @@ def _statements(dialect: Dialect) -> dict[str, Prepared]:
     return {
         "named": prepare(_named_statement(), dialect),
         "walk": prepare(_walk_statement(), dialect),
+        "past": prepare(_past_statement(), dialect),
     }
 
 
@@ -246,6 +248,59 @@ async def branch_at(
     return None if value is None else str(value)
 
 
+def _past_statement() -> Any:
+    # All a past commit's whole manifest needs, in one statement: the change rows of
+    # its chain back to the nearest snapshot (kind 0, with their step back), that
+    # snapshot's entries (kind 1), and a row for the commit itself (kind 2: none when
+    # there is no such commit).
+    tenant, project, commit = (
+        bindparam(f"k_{n}", type_=String()) for n in ("tenant", "project", "commit")
+    )
+    chain = snapshot_chain(tenant, project, commit)
+    ch, sn = changes, snapshots
+    replay = (
+        select(
+            literal(0).label("kind"),
+            chain.c.step,
+            ch.c.table_name,
+            ch.c.row_key,
+            ch.c.after_hash.label("row_hash"),
+        )
+        .select_from(chain)
+        .join(
+            ch,
+            and_(
+                ch.c.tenant_id == tenant, ch.c.project_id == project, ch.c.commit_id == chain.c.id
+            ),
+        )
+        .where(chain.c.snapshot.is_(False))
+    )
+    nearest = select(chain.c.id).where(chain.c.snapshot.is_(True)).scalar_subquery()
+    snapshot = select(literal(1), literal(0), sn.c.table_name, sn.c.row_key, sn.c.row_hash).where(
+        sn.c.tenant_id == tenant, sn.c.project_id == project, sn.c.commit_id == nearest
+    )
+    itself = select(literal(2), chain.c.step, null(), null(), null()).where(chain.c.step == 0)
+    return union_all(replay, snapshot, itself)
+
+
+def _replayed(
+    manifest: dict[Key, str], replay: Iterable[tuple[int, Any, Any, Any]]
+) -> dict[Key, str]:
+    # ``manifest`` (a snapshot's) with the latest change of each key after it, given
+    # ``(step back, table, row key, hash after)`` rows: the smallest step wins.
+    latest: dict[Key, tuple[int, str | None]] = {}
+    for step, table, row_key, after in replay:
+        key = (str(table), str(row_key))
+        if key not in latest or step < latest[key][0]:
+            latest[key] = (step, None if after is None else str(after))
+    for key, (_, after) in latest.items():
+        if after is None:
+            manifest.pop(key, None)
+        else:
+            manifest[key] = after
+    return manifest
+
+
 async def manifest_at(
     conn: AsyncConnection,
     tenant_id: str,
@@ -259,11 +314,18 @@ async def manifest_at(
     if branch is not None:
         # Some branch stands at this commit: its head manifest is the answer.
         return await branch_manifest(conn, tenant_id, project_id, branch, keys)
+    if keys is None:
+        values = {"k_tenant": tenant_id, "k_project": project_id, "k_commit": commit_id}
+        rows = await run(conn, _statements(conn.dialect)["past"], values)
+        if not any(kind == 2 for kind, *_ in rows):
+            raise _not_found(project_id, commit_id)
+        base = {(str(t), str(k)): str(h) for kind, _, t, k, h in rows if kind == 1}
+        return _replayed(base, ((s, t, k, h) for kind, s, t, k, h in rows if kind == 0))
     chain = snapshot_chain(tenant_id, project_id, commit_id)
     links = (await conn.execute(select(chain.c.id, chain.c.snapshot, chain.c.step))).all()
     if not links:
         raise _not_found(project_id, commit_id)
-    if keys is not None and not keys:
+    if not keys:
         return {}
     manifest: dict[Key, str] = {}
     snapshot = next((str(i) for i, is_snapshot, _ in links if is_snapshot), None)
@@ -276,7 +338,6 @@ async def manifest_at(
         )
         rows = await _entries(conn, stmt, sn, keys)
         manifest = {(str(t), str(k)): str(h) for t, k, h in rows}
-    # The latest change of each key after the snapshot (the smallest step back).
     replay = [str(i) for i, is_snapshot, _ in links if not is_snapshot]
     step_of = {str(i): int(s) for i, _, s in links}
     ch = changes
@@ -290,18 +351,8 @@ async def manifest_at(
         ch,
         keys,
     )
-    latest: dict[Key, tuple[int, str | None]] = {}
-    for commit, table, row_key, after in replayed:
-        key = (str(table), str(row_key))
-        step = step_of[str(commit)]
-        if key not in latest or step < latest[key][0]:
-            latest[key] = (step, None if after is None else str(after))
-    for key, (_, after) in latest.items():
-        if after is None:
-            manifest.pop(key, None)
-        else:
-            manifest[key] = after
-    return _only(manifest, keys)
+    steps = ((step_of[str(c)], t, k, h) for c, t, k, h in replayed)
+    return _only(_replayed(manifest, steps), keys)
 
 
 async def count_commits(conn: AsyncConnection, tenant_id: str, project_id: str) -> int:
