@@ -18,6 +18,7 @@ from agentfold_core.data_access.manage.agents import (
 )
 from agentfold_core.errors import InvalidReference, NotFound, ReadOnlyRef
 from agentfold_core.scopes import AgentScope, ProjectScope
+from agentfold_core.versioning import past_rows
 from agentfold_core.versioning.branches import create_tag
 from agentfold_core.versioning.commit import Branch
 from agentfold_core.versioning.materialise import KEEP_MATERIALISED, drop_branch_rows, internal_name
@@ -156,9 +157,14 @@ async def _internal_branches(databases: TestDatabases, ids: Ids) -> int:
         return int(count.scalar_one())
 
 
+@pytest.mark.parametrize("images_at_once", [None, 3], ids=["one-statement", "chunked"])
 async def test_documents_at_a_past_commit_read_from_images_equal_the_materialised_read(
-    databases: TestDatabases, ids: Ids
+    databases: TestDatabases, ids: Ids, monkeypatch: pytest.MonkeyPatch, images_at_once: int | None
 ) -> None:
+    """Also with the images read a few hashes per statement (as a project larger than
+    one statement's parameters is)."""
+    if images_at_once is not None:
+        monkeypatch.setattr(past_rows, "_IMAGES_AT_ONCE", images_at_once)
     scope = ProjectScope(ids.tenant, ids.project)
     await put_full_project(databases.manage, databases.runtime)(
         scopes=scope, document=realistic_project(ids.project)

@@ -23,12 +23,12 @@ from agentfold_core.db.prepared import Prepared, prepare, run_batch
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import Conflict, InvalidRef, field_error
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, check_branch
-from agentfold_core.versioning.capture import capture_paused
+from agentfold_core.versioning.capture import capture_paused, pause_statements
 from agentfold_core.versioning.commit import Branch, head_values
 from agentfold_core.versioning.history import manifest_at, resolve_ref
 from agentfold_core.versioning.materialise import drop_branch_rows, materialise, write_manifest
 from agentfold_core.versioning.rows import versioned_tables
-from agentfold_core.versioning.tables import branches, commits, dirty, heads, paused, tags
+from agentfold_core.versioning.tables import branches, commits, dirty, heads, tags
 
 
 class BranchInfo(BaseModel):
@@ -111,17 +111,10 @@ def _copy_statements(dialect: Dialect) -> tuple[Prepared, ...]:
         )
     )
     # Capture of the new branch pauses around the copy: its rows are exactly the head.
-    in_target = (
-        paused.c.tenant_id == bindparam("k_tenant"),
-        paused.c.project_id == bindparam("k_project"),
-        paused.c.branch == bindparam("k_target"),
+    pause, resume = pause_statements(
+        bindparam("k_tenant"), bindparam("k_project"), bindparam("k_target")
     )
-    pause = insert(paused).values(
-        tenant_id=bindparam("k_tenant"),
-        project_id=bindparam("k_project"),
-        branch=bindparam("k_target"),
-    )
-    statements = [pause, *statements, delete(paused).where(*in_target)]
+    statements = [pause, *statements, resume]
     return tuple(prepare(stmt, dialect) for stmt in statements)
 
 

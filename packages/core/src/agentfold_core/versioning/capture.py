@@ -24,12 +24,12 @@ so no other writer ever sees it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DDL, MetaData, delete, event, func, insert, select
+from sqlalchemy import DDL, Delete, Insert, MetaData, delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.versioning.rows import VersionedTable, versioned
@@ -39,8 +39,12 @@ if TYPE_CHECKING:
     from agentfold_core.versioning.commit import Branch
 
 _EVENTS = ("insert", "update", "delete")
-# The transaction-local setting in which PostgreSQL's triggers list what they touched.
+# The transaction-local setting in which PostgreSQL's triggers list what they touched:
+# entries "tenant US project US branch US table RS", after a leading RS (the ASCII unit
+# and record separators, which no identifier holds).
 TOUCHED = "agentfold.touched"
+_UNIT, _RECORD = "\x1f", "\x1e"
+Touched = tuple[str, str, str, str]  # (tenant, project, branch, table)
 _KEYS = tuple(f"key_{n}" for n in range(1, KEY_PARTS + 1))
 _COLUMNS = ", ".join(("tenant_id", "project_id", "branch", "table_name", "row_key", *_KEYS))
 
@@ -130,16 +134,17 @@ class CaptureSpec:
         # Adds "tenant US project US branch US table RS" for each branch the statement
         # wrote to the transaction-local ``agentfold.touched`` (once each), so that the
         # commit learns what to look at without reading ``vc_dirty`` for the tenant.
-        entry = f"r.tenant_id || chr(31) || r.{self.project_column} || chr(31) || r.branch"
+        unit, record = f"chr({ord(_UNIT)})", f"chr({ord(_RECORD)})"
+        entry = f"r.tenant_id || {unit} || r.{self.project_column} || {unit} || r.branch"
         found = " UNION ".join(
             f"SELECT {entry} FROM {source} r{where}"  # noqa: S608
             for source in rows
         )
         return (
-            f"touched := coalesce(nullif(current_setting('{TOUCHED}', true), ''), chr(30)); "
+            f"touched := coalesce(nullif(current_setting('{TOUCHED}', true), ''), {record}); "
             f"FOR entry IN {found} LOOP "
-            f"entry := entry || chr(31) || '{self.table}' || chr(30); "
-            "IF strpos(touched, chr(30) || entry) = 0 THEN touched := touched || entry; END IF; "
+            f"entry := entry || {unit} || '{self.table}' || {record}; "
+            f"IF strpos(touched, {record} || entry) = 0 THEN touched := touched || entry; END IF; "
             "END LOOP; "
             f"PERFORM set_config('{TOUCHED}', touched, true);"
         )
@@ -209,18 +214,47 @@ def install_capture_triggers(metadata: MetaData) -> None:
                 event.listen(table, "after_create", ddl.execute_if(dialect=dialect))
 
 
+def pause_statements(tenant_id: Any, project_id: Any, branch: Any) -> tuple[Insert, Delete]:
+    """The statements that pause and resume the capture of one branch (values or bound
+    parameters)."""
+    pause = insert(paused).values(tenant_id=tenant_id, project_id=project_id, branch=branch)
+    resume = delete(paused).where(
+        paused.c.tenant_id == tenant_id,
+        paused.c.project_id == project_id,
+        paused.c.branch == branch,
+    )
+    return pause, resume
+
+
 @asynccontextmanager
 async def capture_paused(conn: AsyncConnection, branch: Branch) -> AsyncIterator[None]:
     """Writes to ``branch`` inside the block are not recorded: the caller makes the
     branch's rows exactly a manifest it writes itself. An error inside the block must
     end the transaction (as it does every version-control operation's)."""
-    await conn.execute(
-        insert(paused).values(
-            tenant_id=branch.tenant_id, project_id=branch.project_id, branch=branch.name
-        )
-    )
+    pause, resume = pause_statements(branch.tenant_id, branch.project_id, branch.name)
+    await conn.execute(pause)
     yield
-    await conn.execute(delete(paused).where(branch.where(paused)))
+    await conn.execute(resume)
+
+
+def touched_entries(listed: str | None, tenant_id: str | None = None) -> list[Touched]:
+    """The entries of a touched list (of ``tenant_id``'s only, when given), sorted."""
+    found = set()
+    for entry in (listed or "").split(_RECORD):
+        parts = entry.split(_UNIT)
+        if len(parts) == 4 and (tenant_id is None or parts[0] == tenant_id):
+            found.add((parts[0], parts[1], parts[2], parts[3]))
+    return sorted(found)
+
+
+def with_touched(listed: str | None, entries: Iterable[Touched]) -> str:
+    """A touched list with ``entries`` added (each once), as the triggers add theirs."""
+    touched = listed or _RECORD
+    for entry in entries:
+        text = _UNIT.join(entry) + _RECORD
+        if _RECORD + text not in touched:
+            touched += text
+    return touched
 
 
 async def note_touched(conn: AsyncConnection, branch: Branch, tables: Sequence[str]) -> None:
@@ -229,9 +263,6 @@ async def note_touched(conn: AsyncConnection, branch: Branch, tables: Sequence[s
     if conn.dialect.name != "postgresql" or not tables:
         return
     listed = (await conn.execute(select(func.current_setting(TOUCHED, True)))).scalar_one()
-    touched = str(listed or "") or "\x1e"
-    for table in sorted(set(tables)):
-        entry = f"{branch.tenant_id}\x1f{branch.project_id}\x1f{branch.name}\x1f{table}\x1e"
-        if "\x1e" + entry not in touched:
-            touched += entry
+    scope = (branch.tenant_id, branch.project_id, branch.name)
+    touched = with_touched(listed, ((*scope, t) for t in sorted(set(tables))))
     await conn.execute(select(func.set_config(TOUCHED, touched, True)))

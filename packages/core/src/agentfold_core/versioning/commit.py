@@ -52,7 +52,7 @@ from agentfold_core.db.prepared import (
 )
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import ReadOnlyRef, field_error
-from agentfold_core.versioning.capture import TOUCHED
+from agentfold_core.versioning.capture import TOUCHED, touched_entries
 from agentfold_core.versioning.rows import VersionedTable, versioned_by_name
 from agentfold_core.versioning.tables import (
     SNAPSHOT_EVERY,
@@ -585,13 +585,7 @@ def _looked(
     # wrote (of ``tenant_id``'s, when given), in order.
     if dialect.name != "postgresql":
         return [(str(t), str(p), str(b), str(n)) for t, p, b, n in rows]
-    listed = str(rows[0][0] or "") if rows else ""
-    found = set()
-    for entry in listed.split("\x1e"):
-        parts = entry.split("\x1f")
-        if len(parts) == 4 and (tenant_id is None or parts[0] == tenant_id):
-            found.add((parts[0], parts[1], parts[2], parts[3]))
-    return sorted(found)
+    return touched_entries(str(rows[0][0] or "") if rows else "", tenant_id)
 
 
 async def commit_changes(

@@ -7,6 +7,7 @@ and the images it names, without writing a materialised copy.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -18,8 +19,9 @@ from agentfold_core.versioning.history import manifest_at
 from agentfold_core.versioning.rows import versioned_by_name
 from agentfold_core.versioning.tables import images
 
-# Hashes per statement: below the bound-parameter limit of any SQLite build.
-_IMAGES_AT_ONCE = 500
+# Hashes per statement: below the bound-parameter limit of the SQLite build (999
+# before 3.32, 32,766 since), so a 1,000-row project's images come in one statement.
+_IMAGES_AT_ONCE = 4000 if sqlite3.sqlite_version_info >= (3, 32) else 900
 # One statement for every call (its hash list expanded when it runs): building one
 # per call coerced each of up to 500 hashes into a literal.
 _IMAGES = select(images.c.hash, images.c.data).where(
