@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import (
+    Body,
+    HeaderParameter,
+    ParameterKwarg,
+    PathParameter,
+    QueryParameter,
+)
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from agentfold_api.auth import ACCESS_OPT, BODY_OPT, QUERY_OPT, guard
@@ -46,6 +53,31 @@ class Param:
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
+
+def _sourced(param: Param, path: str) -> Any:
+    # The parameter's annotation with its source named by its marker (path, query or
+    # header), as Litestar 3 requires: a bare annotation or a generic ``Parameter``
+    # leaves Litestar to infer it (deprecated).
+    base, marker, others = param.annotation, None, []
+    if get_origin(base) is Annotated:
+        base, *extra = get_args(base)
+        marker = next((m for m in extra if isinstance(m, ParameterKwarg)), None)
+        others = [m for m in extra if m is not marker]
+    kind: type[ParameterKwarg]
+    if marker is not None and marker.header:
+        kind = HeaderParameter
+    elif param.query or (marker is not None and marker.query):
+        kind = QueryParameter
+    elif f"{{{param.name}}}" in path or f"{{{param.name}:" in path:
+        kind = PathParameter
+    else:
+        kind = QueryParameter
+    values = {} if marker is None else {f.name: getattr(marker, f.name) for f in fields(marker)}
+    # The wire name moves from the legacy ``header=`` / ``query=`` to ``name``.
+    header, query = values.pop("header", None), values.pop("query", None)
+    if (header or query) and not values.get("name"):
+        values["name"] = header or query
+    return Annotated[(base, *others, kind(**values))]
 
 
 class GuardedRoute(HTTPRouteHandler):
@@ -84,13 +116,20 @@ def route(
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
         *(
             inspect.Parameter(
-                p.name, inspect.Parameter.KEYWORD_ONLY, annotation=p.annotation, default=p.default
+                p.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=_sourced(p, path),
+                default=p.default,
             )
             for p in params
         ),
     ]
     if body is not None:
-        declared.append(inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY, annotation=body))
+        declared.append(
+            inspect.Parameter(
+                "data", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[body, Body()]
+            )
+        )
     # A 204 is documented without content (the handler's Response is still sent).
     result: Any = None if status_code == HTTP_204_NO_CONTENT else Response[returns]
     endpoint.__signature__ = inspect.Signature(declared, return_annotation=result)  # type: ignore[attr-defined]
