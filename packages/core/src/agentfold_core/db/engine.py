@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from agentfold_core.db import row_scope
+from agentfold_core.db.json_text import loads
 from agentfold_core.db.kept import KeptConnections
 from agentfold_core.db.prepared import send_now
 from agentfold_core.db.writer_turns import WriterTurns
@@ -231,6 +232,7 @@ def create_database(
             pool_recycle=settings.pool_recycle,
             pool_pre_ping=settings.pool_pre_ping,
             json_serializer=_json_serializer,
+            json_deserializer=loads,
             echo=settings.echo_sql,
             isolation_level="AUTOCOMMIT",
             connect_args={"prepare_threshold": settings.prepare_threshold},
@@ -302,6 +304,7 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
     engine = create_async_engine(
         url,
         json_serializer=_json_serializer,
+        json_deserializer=loads,
         echo=settings.echo_sql,
         # Point reads run on the event loop's thread (``db.prepared.run``), not only
         # on the driver's own thread.

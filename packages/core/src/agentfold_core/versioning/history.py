@@ -96,6 +96,19 @@ def _named_statement() -> Any:
     )
 
 
+def _standing_statement() -> Any:
+    # A branch whose head is k_commit.
+    b = branches
+    tenant, project, commit = (
+        bindparam(f"k_{n}", type_=String()) for n in ("tenant", "project", "commit")
+    )
+    return (
+        select(b.c.branch)
+        .where(b.c.tenant_id == tenant, b.c.project_id == project, b.c.head == commit)
+        .limit(1)
+    )
+
+
 def _walk_statement() -> Any:
     # The commit k_steps first parents back from k_start.
     c = commits
@@ -123,6 +136,7 @@ def _statements(dialect: Dialect) -> dict[str, Prepared]:
         "named": prepare(_named_statement(), dialect),
         "walk": prepare(_walk_statement(), dialect),
         "past": prepare(_past_statement(), dialect),
+        "standing": prepare(_standing_statement(), dialect),
     }
 
 
@@ -235,17 +249,9 @@ async def branch_at(
     conn: AsyncConnection, tenant_id: str, project_id: str, commit_id: str
 ) -> str | None:
     """A branch whose head is ``commit_id`` (None: no branch stands there)."""
-    found = await conn.execute(
-        select(branches.c.branch)
-        .where(
-            branches.c.tenant_id == tenant_id,
-            branches.c.project_id == project_id,
-            branches.c.head == commit_id,
-        )
-        .limit(1)
-    )
-    value = found.scalar_one_or_none()
-    return None if value is None else str(value)
+    values = {"k_tenant": tenant_id, "k_project": project_id, "k_commit": commit_id}
+    found = await run(conn, _statements(conn.dialect)["standing"], values, point=True)
+    return str(found[0][0]) if found else None
 
 
 def _past_statement() -> Any:
