@@ -18,11 +18,12 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import exc
+from sqlalchemy import String, bindparam, exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.util.concurrency import await_
 
 Processor = Callable[[Any], Any]
@@ -58,6 +59,11 @@ class Prepared:
         for index, process in self.results:
             values[index] = process(values[index])
         return dict(zip(self.columns, values, strict=True))
+
+
+def string_binds(*names: str) -> tuple[BindParameter[str], ...]:
+    """String bind parameters ``k_<name>``, the names prepared statements' values use."""
+    return tuple(bindparam(f"k_{name}", type_=String()) for name in names)
 
 
 def prepare(statement: ClauseElement, dialect: Dialect) -> Prepared:

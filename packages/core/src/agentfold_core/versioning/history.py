@@ -10,16 +10,14 @@ operation needs (a merge's or revert's few rows), only their entries are read.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Integer,
     Select,
-    String,
     Table,
     and_,
     bindparam,
@@ -35,7 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import CTE
 
-from agentfold_core.db.prepared import Prepared, prepare, run
+from agentfold_core.db.prepared import Prepared, prepare, run, string_binds
 from agentfold_core.errors import NotFound
 from agentfold_core.versioning.commit import Key
 from agentfold_core.versioning.tables import branches, changes, commits, heads, snapshots, tags
@@ -79,9 +77,7 @@ def split_ref(ref: str) -> tuple[str, int]:
 def _named_statement() -> Any:
     # The commit a branch (not an internal one) or a tag of that name points at, and
     # whether it is a branch (names are one namespace: at most one row).
-    tenant, project, name = (
-        bindparam(f"k_{n}", type_=String()) for n in ("tenant", "project", "name")
-    )
+    tenant, project, name = string_binds("tenant", "project", "name")
     b, t = branches, tags
     return union_all(
         select(b.c.head.label("commit_id"), literal(True).label("is_branch")).where(
@@ -99,9 +95,7 @@ def _named_statement() -> Any:
 def _standing_statement() -> Any:
     # A branch whose head is k_commit.
     b = branches
-    tenant, project, commit = (
-        bindparam(f"k_{n}", type_=String()) for n in ("tenant", "project", "commit")
-    )
+    tenant, project, commit = string_binds("tenant", "project", "commit")
     return (
         select(b.c.branch)
         .where(b.c.tenant_id == tenant, b.c.project_id == project, b.c.head == commit)
@@ -112,9 +106,7 @@ def _standing_statement() -> Any:
 def _walk_statement() -> Any:
     # The commit k_steps first parents back from k_start.
     c = commits
-    tenant, project, start = (
-        bindparam(f"k_{n}", type_=String()) for n in ("tenant", "project", "start")
-    )
+    tenant, project, start = string_binds("tenant", "project", "start")
     steps = bindparam("k_steps", type_=Integer)
     in_project = and_(c.c.tenant_id == tenant, c.c.project_id == project)
     walk = (
@@ -193,27 +185,23 @@ def snapshot_chain(tenant_id: Any, project_id: Any, commit_id: Any) -> CTE:
     )
 
 
-def keyed(
-    statement: Select[Any], table: Table, keys: Collection[Key] | None
-) -> Iterator[Select[Any]]:
-    """``statement`` (over a table with ``table_name`` and ``row_key``) restricted to
-    ``keys``, chunked: none when ``keys`` is empty, itself when it is None or too many
-    to name (the caller filters)."""
-    if keys is None or len(keys) > _KEYS_AT_MOST:
-        yield statement
-        return
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), _KEYS_PER_STATEMENT):
-        chunk = ordered[start : start + _KEYS_PER_STATEMENT]
-        match: ColumnElement[bool] = tuple_(table.c.table_name, table.c.row_key).in_(chunk)
-        yield statement.where(match)
-
-
 async def _entries(
     conn: AsyncConnection, statement: Select[Any], table: Table, keys: Collection[Key] | None
 ) -> list[tuple[Any, ...]]:
+    # The rows of ``statement`` (over a table with ``table_name`` and ``row_key``) for
+    # ``keys``, a chunk of keys per statement: all of them when ``keys`` is None or too
+    # many to name (``_only`` filters).
+    if keys is None or len(keys) > _KEYS_AT_MOST:
+        chunks = [statement]
+    else:
+        ordered = sorted(keys)
+        column = tuple_(table.c.table_name, table.c.row_key)
+        chunks = [
+            statement.where(column.in_(ordered[start : start + _KEYS_PER_STATEMENT]))
+            for start in range(0, len(ordered), _KEYS_PER_STATEMENT)
+        ]
     found: list[tuple[Any, ...]] = []
-    for chunk in keyed(statement, table, keys):
+    for chunk in chunks:
         found.extend(tuple(r) for r in (await conn.execute(chunk)).all())
     return found
 
@@ -259,9 +247,7 @@ def _past_statement() -> Any:
     # its chain back to the nearest snapshot (kind 0, with their step back), that
     # snapshot's entries (kind 1), and a row for the commit itself (kind 2: none when
     # there is no such commit).
-    tenant, project, commit = (
-        bindparam(f"k_{n}", type_=String()) for n in ("tenant", "project", "commit")
-    )
+    tenant, project, commit = string_binds("tenant", "project", "commit")
     chain = snapshot_chain(tenant, project, commit)
     ch, sn = changes, snapshots
     replay = (

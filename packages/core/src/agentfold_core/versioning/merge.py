@@ -60,7 +60,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.doors import Db, reading, writing
-from agentfold_core.db.prepared import Prepared, prepare, run, run_batch
+from agentfold_core.db.prepared import Prepared, prepare, run, run_batch, string_binds
 from agentfold_core.errors import Conflict, InvalidRef, NotFound, field_error
 from agentfold_core.scopes import ProjectScope
 from agentfold_core.versioning.apply import (
@@ -164,9 +164,8 @@ class MergeBase:
 def _base_statement() -> Select[Any]:
     # The merge base of k_ours and k_theirs, its generation and k_theirs' generation.
     c = commits
-    in_project = and_(
-        c.c.tenant_id == bindparam("k_tenant"), c.c.project_id == bindparam("k_project")
-    )
+    tenant, project = string_binds("tenant", "project")
+    in_project = and_(c.c.tenant_id == tenant, c.c.project_id == project)
     edges = union_all(
         select(c.c.id.label("child"), c.c.parent_id.label("parent")).where(
             in_project, c.c.parent_id.is_not(None)
@@ -198,9 +197,9 @@ def _since_statement() -> Select[Any]:
     # The first-parent chains from k_ours and k_theirs back to the commit whose parent
     # is k_base (or whose generation is not above k_generation), each commit's changes.
     c, ch = commits, changes
-    tenant, project = (bindparam(f"k_{n}", type_=String()) for n in ("tenant", "project"))
+    tenant, project = string_binds("tenant", "project")
     in_project = and_(c.c.tenant_id == tenant, c.c.project_id == project)
-    ours, theirs, base = (bindparam(f"k_{n}", type_=String()) for n in ("ours", "theirs", "base"))
+    ours, theirs, base = string_binds("ours", "theirs", "base")
     ours_side = case((c.c.id == ours, literal(0)), else_=literal(1))
     chain = (
         select(
@@ -594,10 +593,11 @@ async def _plan(
         base_manifest, current, target = since
     else:
         current, target = await _apart(conn, branch, theirs)
-        keys = current.keys() | target.keys()
-        base_manifest = {} if base is None else await manifest_at(conn, tenant, project, base, keys)
     if base == ours:
         return _Plan(ours, theirs, base, False, True, current, target, None)
+    if since is None:
+        keys = current.keys() | target.keys()
+        base_manifest = {} if base is None else await manifest_at(conn, tenant, project, base, keys)
     merged = await three_way(conn, tenant, project, base_manifest, current, target, resolutions)
     generation = None if found is None else found.theirs_generation
     return _Plan(ours, theirs, base, False, False, current, merged.result, merged, generation)
