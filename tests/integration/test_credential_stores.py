@@ -24,6 +24,7 @@ from agentfold_core.data_access.manage.credentials import create_credential_refe
 from agentfold_core.data_access.runtime.credential_secrets import (
     CREDENTIAL_SECRETS,
     list_credential_secrets,
+    read_sealed,
     read_sealed_secret,
     sealed_of,
     store_sealed_secret,
@@ -235,3 +236,19 @@ def test_unknown_store_types_are_unavailable() -> None:
     stores = CredentialStores({("memory", "default"): MemoryStore()})
     with pytest.raises(CredentialStoreUnavailable, match="no 'nango' credential store"):
         stores.store("nango")
+
+
+async def test_the_envelope_read_is_the_stored_rows_envelope_in_its_scope_only(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    store = encrypted(databases, ring("k1"))
+    scope = await project(databases, ids.tenant, ids.project)
+    other = await project(databases, ids.other_tenant, ids.project)
+    await store.set(scope, "openai", SECRET_VALUE)
+    row = await read_sealed_secret(databases.runtime)(scopes=scope, credential_secret_id="openai")
+    assert row is not None
+    read = read_sealed(databases.runtime)
+    assert await read(scopes=scope, credential_secret_id="openai") == sealed_of(row)
+    assert await read(scopes=scope, credential_secret_id="anthropic") is None
+    # The same project id and secret name under another tenant: nothing.
+    assert await read(scopes=other, credential_secret_id="openai") is None

@@ -8,8 +8,7 @@ from agentfold_core.data_access.doors import Db
 from agentfold_core.data_access.runtime.credential_secrets import (
     delete_credential_secret,
     get_credential_secret,
-    read_sealed_secret,
-    sealed_of,
+    read_sealed,
     store_sealed_secret,
 )
 from agentfold_core.db.runtime.schema import CredentialSecretPublic
@@ -55,10 +54,9 @@ class EncryptedStore:
 
     async def get(self, scope: ProjectScope, key: str) -> str | None:
         """The decrypted value, or ``None`` when none is stored."""
-        row = await read_sealed_secret(self.runtime)(scopes=scope, credential_secret_id=key)
-        if row is None:
+        sealed = await read_sealed(self.runtime)(scopes=scope, credential_secret_id=key)
+        if sealed is None:
             return None
-        sealed = sealed_of(row)
         return open_sealed(self._ring(sealed.key_id), _identity(scope, key), sealed)
 
     async def set(self, scope: ProjectScope, key: str, value: str) -> SecretInfo:

@@ -396,7 +396,7 @@ class Entity(Generic[RowT]):
         await self._before(self.hooks.before_insert, access, (values,))
         prepared = self._prepared(access.conn.dialect, "insert", *self._value_names(values))
         with domain_errors(self.label, self.key_of(values)):
-            rows = await run(access.conn, prepared, _values(values))
+            rows = await run(access.conn, prepared, _values(values), point=True)
         return self.row(prepared.row(rows[0]))
 
     async def update_row(self, access: Access, key: Values, values: Values) -> RowT | None:
@@ -404,7 +404,7 @@ class Entity(Generic[RowT]):
         await self._before(self.hooks.before_update, access, ({**values, **key},))
         prepared = self._prepared(access.conn.dialect, "update", *self._value_names(values))
         with domain_errors(self.label, dict(key)):
-            rows = await run(access.conn, prepared, {**_values(values), **bound(key)})
+            rows = await run(access.conn, prepared, {**_values(values), **bound(key)}, point=True)
         return self.row(prepared.row(rows[0])) if rows else None
 
     async def upsert_row(self, access: Access, values: Values) -> RowT:
@@ -412,7 +412,7 @@ class Entity(Generic[RowT]):
         await self._before(self.hooks.before_upsert, access, (values,))
         prepared = self._prepared(access.conn.dialect, "upsert", *self._value_names(values))
         with domain_errors(self.label, self.key_of(values)):
-            rows = await run(access.conn, prepared, _values(values))
+            rows = await run(access.conn, prepared, _values(values), point=True)
         return self.row(prepared.row(rows[0]))
 
     async def upsert_many(self, access: Access, rows: Sequence[Values]) -> None:

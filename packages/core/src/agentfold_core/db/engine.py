@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, nullcontext
+from contextlib import (
+    AbstractAsyncContextManager,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from agentfold_core.db import row_scope
 from agentfold_core.db.json_text import loads
 from agentfold_core.db.kept import KeptConnections
-from agentfold_core.db.prepared import send_now
+from agentfold_core.db.prepared import WRITE_OPTION, send_now
 from agentfold_core.db.writer_turns import WriterTurns
 from agentfold_core.errors import ConfigurationError
 from agentfold_core.settings import DatabaseSettings, url_variable
@@ -28,12 +33,10 @@ DatabaseRole = Literal["manage", "runtime"]
 
 _DRIVERS: dict[str, Backend] = {"sqlite+aiosqlite": "sqlite", "postgresql+psycopg": "postgresql"}
 # Execution options read by the ``begin`` listener: how to open a transaction.
-_WRITE_OPTION = "agentfold_write"
 _SNAPSHOT_OPTION = "agentfold_snapshot"
 # Connections of plain reads: SQLAlchemy's implicit transaction sends no BEGIN, so a
 # read on its own is its statement alone (no BEGIN, no ROLLBACK round trips).
 _PLAIN_OPTION = "agentfold_plain_read"
-WRITE_OPTION = _WRITE_OPTION
 # Connections run in autocommit at the driver on both backends, so a plain read sends
 # its statement alone (no BEGIN, no ROLLBACK, no isolation switch per checkout); a
 # transaction is begun explicitly by the listener below.
@@ -142,10 +145,9 @@ class Database:
             return None
         return Path(name).resolve()
 
-    @asynccontextmanager
-    async def read(
+    def read(
         self, *, snapshot: bool = False, system: bool = False
-    ) -> AsyncIterator[AsyncConnection]:
+    ) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for reads.
 
         With ``snapshot`` every statement sees one consistent state (a read-only
@@ -153,6 +155,13 @@ class Database:
         With ``system`` its statements may read across tenants (``reading_system``);
         otherwise they see no tenant's rows until the doors bind one.
         """
+        if not snapshot and not system:
+            # The plain read, the most frequent: the kept connection's own manager.
+            return self._kept.use()
+        return self._read(snapshot=snapshot, system=system)
+
+    @asynccontextmanager
+    async def _read(self, *, snapshot: bool, system: bool) -> AsyncIterator[AsyncConnection]:
         async with self._kept.use() as conn:
             if system:
                 row_scope.bind(conn, None, system=True)
@@ -180,7 +189,7 @@ class Database:
             # The implicit transaction of earlier plain reads sent no BEGIN: close it.
             await conn.commit()
         async with self.turns.turn() if self.turns is not None else nullcontext():
-            with _as(conn, _WRITE_OPTION):
+            with _as(conn, WRITE_OPTION):
                 async with conn.begin():
                     yield conn
 
@@ -360,7 +369,7 @@ def _begin_explicitly(engine: AsyncEngine, backend: Backend) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
-        if options.get(_WRITE_OPTION, False):
+        if options.get(WRITE_OPTION, False):
             kind = "write"
         elif options.get(_SNAPSHOT_OPTION, False):
             kind = "snapshot"

@@ -27,6 +27,9 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.util.concurrency import await_
 
 Processor = Callable[[Any], Any]
+# The execution option a write transaction's connection carries (set by
+# ``db.engine``): on SQLite its ``BEGIN IMMEDIATE`` holds the write lock.
+WRITE_OPTION = "agentfold_write"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,7 @@ class Prepared:
     defaults: tuple[tuple[str, Any], ...]  # values of the statement's own literals
     columns: tuple[str, ...]  # result column names ((): no result rows)
     results: tuple[tuple[int, Processor], ...]  # result columns that need processing
+    writes: bool = False  # an INSERT, UPDATE or DELETE
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
         """Driver parameters for ``values`` keyed by bind name."""
@@ -86,8 +90,9 @@ def prepare(statement: ClauseElement, dialect: Dialect) -> Prepared:
             results.append((index, process))
         del objects
     positional = tuple(compiled.positiontup or ()) if compiled.positional else None
+    writes = bool(compiled.isinsert or compiled.isupdate or compiled.isdelete)
     return Prepared(
-        str(compiled), positional, tuple(binds), defaults, tuple(columns), tuple(results)
+        str(compiled), positional, tuple(binds), defaults, tuple(columns), tuple(results), writes
     )
 
 
@@ -96,10 +101,12 @@ async def run(
 ) -> list[Any]:
     """Execute on the driver connection ``conn`` holds; the raw result rows.
 
-    ``point`` marks a read of a row or two by an indexed key: on SQLite it runs on the
-    calling thread, since the statement takes microseconds and handing it to the
-    driver's thread and back costs ten times that (in WAL mode a reader never waits
-    for a writer).
+    ``point`` marks a statement on a row or two by an indexed key: on SQLite it runs on
+    the calling thread, since it takes microseconds and handing it to the driver's
+    thread and back costs ten times that. A read never waits there (in WAL mode a
+    reader never waits for a writer); a write only inside a write transaction, whose
+    ``BEGIN IMMEDIATE`` already holds the lock (elsewhere it could sleep in the busy
+    handler, so it goes to the driver's thread).
     """
     sync = conn.sync_connection
     if sync is None:
@@ -114,7 +121,7 @@ async def run(
     driver: Any = sync.connection.driver_connection
     try:
         if dialect.name == "sqlite":
-            if point:
+            if point and (not prepared.writes or _holds_write_lock(sync)):
                 # The connection is this task's alone until it is returned, so its
                 # driver thread is idle now (SQLite itself is built thread-safe).
                 return list(driver._conn.execute(prepared.sql, parameters).fetchall())
@@ -327,6 +334,10 @@ def send_now(sync: Connection, sql: str) -> None:
         raise exc.DBAPIError.instance(
             sql, None, error, _base_error(error, sync.dialect.loaded_dbapi), dialect=sync.dialect
         ) from error
+
+
+def _holds_write_lock(sync: Connection) -> bool:
+    return sync.in_transaction() and bool(sync.get_execution_options().get(WRITE_OPTION))
 
 
 def _observed(sync: Any) -> bool:

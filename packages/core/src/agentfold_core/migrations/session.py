@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.db import row_scope
 from agentfold_core.db.diagnose import describe_failure
-from agentfold_core.db.engine import WRITE_OPTION, Database
+from agentfold_core.db.engine import Database
+from agentfold_core.db.prepared import WRITE_OPTION
 from agentfold_core.migrations.errors import MigrationError
 from agentfold_core.migrations.locking import OnWait, postgres_advisory_lock, sqlite_file_lock
 from agentfold_core.migrations.spec import EnvironmentSpec

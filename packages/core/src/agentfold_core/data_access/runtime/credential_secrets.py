@@ -1,8 +1,9 @@
 """Sealed credential secrets of the encrypted store (encryption in ``secrets.envelope``).
 
 Reads return ``CredentialSecretPublic``: the row without its envelope. The envelope
-is read only by ``read_sealed_secret`` (to decrypt) and ``secrets_to_rewrap`` (key
-rotation); it is written only by ``store_sealed_secret`` and ``rewrap_secrets``.
+is read only by ``read_sealed`` (to decrypt), ``read_sealed_secret`` (the whole row)
+and ``secrets_to_rewrap`` (key rotation); it is written only by ``store_sealed_secret``
+and ``rewrap_secrets``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any
 
 from sqlalchemy import Insert, Update, and_, bindparam, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
-from agentfold_core.data_access.crud import Entity
+from agentfold_core.data_access.crud import Entity, bound
 from agentfold_core.data_access.doors import Db, reading, reading_system, writing
 from agentfold_core.data_access.secret_columns import refuse_secret_filters
 from agentfold_core.db.integrity import domain_errors
+from agentfold_core.db.prepared import Prepared, prepare, run
 from agentfold_core.db.runtime.schema import (
     CredentialSecret,
     CredentialSecretPublic,
@@ -107,6 +110,33 @@ def read_sealed_secret(runtime: Db) -> Callable[..., Awaitable[CredentialSecretR
             return await CREDENTIAL_SECRETS.fetch(access, key)
 
     return _read
+
+
+def read_sealed(runtime: Db) -> Callable[..., Awaitable[Sealed | None]]:
+    """Curried: the envelope of one stored secret (to decrypt it), or ``None``."""
+
+    async def _read(*, scopes: ProjectScope, credential_secret_id: str) -> Sealed | None:
+        async with reading(runtime, scopes) as access:
+            key = CREDENTIAL_SECRETS.key(
+                access.target, {"credential_secret_id": credential_secret_id}
+            )
+            # The envelope's columns only, by key, not validated as a whole row: this
+            # read runs on every use of a secret.
+            rows = await run(
+                access.conn, _envelope_read(access.conn.dialect), bound(key), point=True
+            )
+        return Sealed(**dict(zip(_ENVELOPE, rows[0], strict=True))) if rows else None
+
+    return _read
+
+
+@functools.cache
+def _envelope_read(dialect: Dialect) -> Prepared:
+    table = CREDENTIAL_SECRETS.table
+    stmt = select(*(table.c[name] for name in _ENVELOPE)).where(
+        *(table.c[name] == bindparam(f"k_{name}") for name in _KEY)
+    )
+    return prepare(stmt, dialect)
 
 
 @functools.cache

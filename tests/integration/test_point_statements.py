@@ -1,0 +1,113 @@
+"""Point statements on SQLite (``db.prepared.run(..., point=True)``): a point write runs
+on the calling thread only inside a write transaction, whose ``BEGIN IMMEDIATE`` holds
+the lock; anywhere else it may wait for another writer, and waits on the driver's
+thread, never blocking the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite.core
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
+
+from agentfold_core.db.engine import Database, create_database
+from agentfold_core.db.prepared import prepare, run
+from agentfold_core.settings import DatabaseSettings
+
+_T = Table("t", MetaData(), Column("n", Integer, primary_key=True))
+_INSERT = insert(_T).values(n=text(":n")).returning(_T.c.n)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = create_database(
+        f"sqlite+aiosqlite:///{tmp_path}/point.db",
+        "runtime",
+        DatabaseSettings.model_validate({"sqlite_busy_timeout_ms": 5000}),
+    )
+    async with database.write() as conn:
+        await conn.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY)"))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The calls handed to aiosqlite's thread, by function name."""
+    seen: list[str] = []
+    original = aiosqlite.core.Connection._execute
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+    return seen
+
+
+async def test_a_point_write_in_a_write_transaction_stays_on_the_calling_thread(
+    db: Database, hops: list[str]
+) -> None:
+    async with db.write() as conn:
+        statement = prepare(_INSERT, conn.dialect)
+        hops.clear()
+        rows = await run(conn, statement, {"n": 1}, point=True)
+        assert hops == []
+        assert [tuple(r) for r in rows] == [(1,)]
+    async with db.read() as conn:
+        assert (await conn.execute(select(_T.c.n))).scalars().all() == [1]
+
+
+async def test_a_point_write_outside_a_write_transaction_goes_to_the_driver_thread(
+    db: Database, hops: list[str]
+) -> None:
+    async with db.engine.connect() as conn, conn.begin():
+        # A plain ``BEGIN``: deferred, no lock held yet.
+        statement = prepare(_INSERT, conn.dialect)
+        hops.clear()
+        await run(conn, statement, {"n": 2}, point=True)
+        assert hops != []
+
+
+async def test_a_point_write_waiting_for_another_writer_leaves_the_loop_running(
+    db: Database,
+) -> None:
+    path = db.file
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+    ticks = 0
+    released = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    async def release_later() -> None:
+        nonlocal released
+        await asyncio.sleep(0.3)
+        released = True
+        other.execute("COMMIT")
+
+    clock = asyncio.create_task(ticker())
+    releaser = asyncio.create_task(release_later())
+    try:
+        async with db.engine.connect() as conn, conn.begin():
+            statement = prepare(_INSERT, conn.dialect)
+            ticks = 0
+            rows = await run(conn, statement, {"n": 3}, point=True)
+            # It waited for the lock (released after 0.3 s) and the loop ran meanwhile.
+            assert released
+            assert ticks >= 10
+            assert [tuple(r) for r in rows] == [(3,)]
+    finally:
+        clock.cancel()
+        await releaser
+        other.close()
