@@ -244,11 +244,12 @@ async def test_the_envelope_read_is_the_stored_rows_envelope_in_its_scope_only(
     store = encrypted(databases, ring("k1"))
     scope = await project(databases, ids.tenant, ids.project)
     other = await project(databases, ids.other_tenant, ids.project)
-    await store.set(scope, "openai", SECRET_VALUE)
-    row = await read_sealed_secret(databases.runtime)(scopes=scope, credential_secret_id="openai")
+    name, missing = "openai", "anthropic"  # secret names (not secrets)
+    await store.set(scope, name, SECRET_VALUE)
+    row = await read_sealed_secret(databases.runtime)(scopes=scope, credential_secret_id=name)
     assert row is not None
     read = read_sealed(databases.runtime)
-    assert await read(scopes=scope, credential_secret_id="openai") == sealed_of(row)
-    assert await read(scopes=scope, credential_secret_id="anthropic") is None
+    assert await read(scopes=scope, credential_secret_id=name) == sealed_of(row)
+    assert await read(scopes=scope, credential_secret_id=missing) is None
     # The same project id and secret name under another tenant: nothing.
-    assert await read(scopes=other, credential_secret_id="openai") is None
+    assert await read(scopes=other, credential_secret_id=name) is None

@@ -9,15 +9,14 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import aiosqlite.core
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
 
 from agentfold_core.db.engine import Database, create_database
 from agentfold_core.db.prepared import prepare, run
 from agentfold_core.settings import DatabaseSettings
+from tests.support.driver_thread import handed_to_thread
 
 _T = Table("t", MetaData(), Column("n", Integer, primary_key=True))
 _INSERT = insert(_T).values(n=text(":n")).returning(_T.c.n)
@@ -39,15 +38,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The calls handed to aiosqlite's thread, by function name."""
-    seen: list[str] = []
-    original = aiosqlite.core.Connection._execute
-
-    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
-    return seen
+    return handed_to_thread(monkeypatch)
 
 
 async def test_a_point_write_in_a_write_transaction_stays_on_the_calling_thread(

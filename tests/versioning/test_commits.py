@@ -24,6 +24,7 @@ from agentfold_core.versioning.operations import BranchStatus, log, status
 from agentfold_core.versioning.tables import VERSIONING_TABLES, heads
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
+from tests.support.driver_thread import handed_to_thread
 from tests.support.entities import AnyEntity, all_entities, functions, ident, is_manage
 from tests.support.graph import Context, Graph, sample_for
 from tests.support.project_document import realistic_project
@@ -190,6 +191,30 @@ async def test_cascades_and_raw_sql_are_captured(databases: TestDatabases, ids: 
     await delete_agent(databases.manage)(scopes=scope, agent_id="a")
     assert ("sub_agents", "a\x1fs") not in await manifest()
     assert ("agents", "a") not in await manifest()
+    await _clean(databases, scope)
+
+
+async def test_a_small_unit_commits_on_the_calling_thread_and_a_cascade_in_the_driver_thread(
+    databases: TestDatabases, ids: Ids, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if databases.manage.backend != "sqlite":
+        pytest.skip("SQLite's driver thread")
+    await create_project(databases.manage, databases.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    scope = ProjectScope(ids.tenant, ids.project)
+    await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    await create_sub_agent(databases.manage)(
+        scopes=AgentScope(ids.tenant, ids.project, "a"), data={"id": "s", "name": "S"}
+    )
+    handed = handed_to_thread(monkeypatch)
+    await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "A2"})
+    assert "_drive_in_thread" not in handed
+    handed.clear()
+    # A delete that cascades writes rows nobody counted: its commit goes to the thread.
+    await delete_agent(databases.manage)(scopes=scope, agent_id="a")
+    assert "_drive_in_thread" in handed
+    assert (await _messages(databases, scope))[:2] == ["Delete agent a", "Update agent a"]
     await _clean(databases, scope)
 
 

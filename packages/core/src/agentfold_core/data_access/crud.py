@@ -477,16 +477,17 @@ class Entity(Generic[RowT]):
             found = await access.conn.execute(keys_stmt)
             keys = [dict(r) for r in found.mappings()]
             await _run(self.hooks.before_delete, access, keys)
-        self._record(access, deletes=True)
+        self._record(access, None, deletes=True)
         with domain_errors(self.label, dict(prefix)):
             result = await access.conn.execute(delete(self.table).where(condition))
         return int(result.rowcount)
 
-    def _record(self, access: Access, *, deletes: bool = False) -> None:
-        # Tell the unit which tables it writes: its commit reads their recorded rows
-        # in the same round trip as the look for what was recorded.
+    def _record(self, access: Access, rows: int | None, *, deletes: bool = False) -> None:
+        # Tell the unit which tables it writes (its commit reads their recorded rows in
+        # the same round trip as the look for what was recorded) and how many rows: a
+        # delete that cascades writes an unknown number.
         tables = _cascaded(self.table) if deletes else ()
-        access.unit.wrote(access.target, self.table.name, *tables)
+        access.unit.wrote(access.target, self.table.name, *tables, rows=None if tables else rows)
 
     async def _before(
         self,
@@ -496,7 +497,7 @@ class Entity(Generic[RowT]):
         *,
         deletes: bool = False,
     ) -> None:
-        self._record(access, deletes=deletes)
+        self._record(access, len(rows), deletes=deletes)
         await _run(hooks, access, rows)
 
     def _value_names(self, values: Values) -> tuple[str, ...]:

@@ -255,15 +255,20 @@ T = TypeVar("T")
 Steps = Generator[Fetch | Send, list[list[Any]] | None, T]
 
 
-async def drive(conn: AsyncConnection, steps: Steps[T]) -> T:
+async def drive(conn: AsyncConnection, steps: Steps[T], *, inline: bool = False) -> T:
     """Run a ``Steps`` program: on SQLite wholly in aiosqlite's thread (one hop for the
-    whole conversation), on PostgreSQL step by step."""
+    whole conversation), on PostgreSQL step by step. ``inline``: a short program, run
+    on SQLite on the calling thread when the transaction holds the write lock (nothing
+    it runs can wait)."""
     sync = conn.sync_connection
     if sync is None:
         raise exc.InvalidRequestError("the connection is not started")
     if conn.dialect.name == "sqlite" and not _observed(sync):
         driver: Any = sync.connection.driver_connection
         try:
+            if inline and _holds_write_lock(sync):
+                done: T = _drive_in_thread(driver._conn, steps)
+                return done
             result: T = await driver._execute(_drive_in_thread, driver._conn, steps)
         except sqlite3.Error as error:
             raise exc.DBAPIError.instance(

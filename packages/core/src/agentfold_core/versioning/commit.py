@@ -595,13 +595,15 @@ async def commit_changes(
     message: str | None,
     author: str | None,
     expected: Mapping[tuple[str, str], Collection[str]] | None = None,
+    small: bool = False,
 ) -> list[str]:
     """Commit every branch this transaction changed (of its tenant, when the unit was
     confined to one; every branch it wrote when it ran raw SQL only); the commit ids.
     ``expected``: the tables the unit wrote by (project, branch), read in the same step
     as the look for what was recorded.
 
-    On SQLite the whole conversation runs in one thread hop."""
+    On SQLite the whole conversation runs in one thread hop, or on the calling thread
+    when the unit is ``small`` (a few rows written)."""
     steps = _commit_steps(
         conn.dialect,
         tenant_id,
@@ -609,4 +611,4 @@ async def commit_changes(
         author=author or current_author(),
         expected=expected or {},
     )
-    return await drive(conn, steps)
+    return await drive(conn, steps, inline=small)
