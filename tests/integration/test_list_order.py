@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.doors import transaction
 from agentfold_core.data_access.manage.agents import AGENTS
 from agentfold_core.data_access.manage.projects import PROJECTS
-from agentfold_core.db.engine import Database
 from agentfold_core.db.list_order import list_index_columns, list_index_name, list_scope_columns
 from agentfold_core.db.types import utcnow
 from agentfold_core.scopes import ProjectScope
@@ -29,26 +27,7 @@ from tests.conftest import Ids
 from tests.support.databases import TestDatabases
 from tests.support.entities import AnyEntity, all_entities, functions
 from tests.support.graph import Context, Graph, scope_for
-
-Captured = list[tuple[str, Any]]
-
-
-@contextmanager
-def captured(database: Database) -> Iterator[Captured]:
-    """The (SQL, parameters) pairs the driver is given while the block runs."""
-    statements: Captured = []
-
-    def record(
-        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
-    ) -> None:
-        statements.append((statement, parameters))
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.support.statements import captured
 
 
 def _filtered_columns(sql: str, table: str) -> set[str]:

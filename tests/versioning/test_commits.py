@@ -28,6 +28,7 @@ from tests.support.driver_thread import handed_to_thread
 from tests.support.entities import AnyEntity, all_entities, functions, ident, is_manage
 from tests.support.graph import Context, Graph, sample_for
 from tests.support.project_document import realistic_project
+from tests.support.statements import captured
 
 
 async def _messages(databases: TestDatabases, scope: ProjectScope) -> list[str]:
@@ -215,6 +216,37 @@ async def test_a_small_unit_commits_on_the_calling_thread_and_a_cascade_in_the_d
     await delete_agent(databases.manage)(scopes=scope, agent_id="a")
     assert "_drive_in_thread" in handed
     assert (await _messages(databases, scope))[:2] == ["Delete agent a", "Update agent a"]
+    await _clean(databases, scope)
+
+
+@pytest.mark.parametrize("operation", ["create", "update", "delete"])
+async def test_a_one_row_commit_on_postgresql_is_one_statement(
+    databases: TestDatabases, ids: Ids, operation: str
+) -> None:
+    if databases.manage.backend != "postgresql":
+        pytest.skip("PostgreSQL's fused commit")
+    await create_project(databases.manage, databases.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    scope = ProjectScope(ids.tenant, ids.project)
+    if operation != "create":
+        await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    with captured(databases.manage) as statements:
+        if operation == "create":
+            await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+        elif operation == "update":
+            await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "B"})
+        else:
+            await delete_agent(databases.manage)(scopes=scope, agent_id="a")
+    commits = [sql for sql, _ in statements if "INSERT INTO vc_commits" in sql]
+    assert len(commits) == 1
+    # The commit, its change, the branch head and the manifest entry, and the clearing
+    # of what was recorded: all in that one statement.
+    assert all(table in commits[0] for table in ("vc_changes", "vc_branches", "vc_heads"))
+    assert "DELETE FROM vc_dirty" in commits[0]
+    assert not any("vc_changes" in sql for sql, _ in statements if sql != commits[0])
+    expected = {"create": "Create agent a", "update": "Update agent a", "delete": "Delete agent a"}
+    assert (await _messages(databases, scope))[0] == expected[operation]
     await _clean(databases, scope)
 
 

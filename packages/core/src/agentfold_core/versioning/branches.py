@@ -8,9 +8,10 @@ images of that commit's manifest.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Dialect, and_, bindparam, delete, func, insert, literal, or_, select
@@ -19,12 +20,12 @@ from sqlalchemy.sql import ClauseElement
 
 from agentfold_core.data_access.doors import Db, reading, writing
 from agentfold_core.data_access.runtime.cascade import cascade_delete_by_branch
-from agentfold_core.db.prepared import Prepared, prepare, run_batch
+from agentfold_core.db.prepared import Prepared, prepare, run, run_batch, string_binds
 from agentfold_core.db.types import utcnow
 from agentfold_core.errors import Conflict, InvalidRef, field_error
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, check_branch
 from agentfold_core.versioning.capture import capture_paused, pause_statements
-from agentfold_core.versioning.commit import Branch, head_values
+from agentfold_core.versioning.commit import Branch
 from agentfold_core.versioning.history import manifest_at, resolve_ref
 from agentfold_core.versioning.materialise import drop_branch_rows, materialise, write_manifest
 from agentfold_core.versioning.rows import versioned_tables
@@ -53,17 +54,31 @@ class TagInfo(BaseModel):
     created_at: datetime
 
 
+@cache
+def _checks(dialect: Dialect) -> dict[str, Prepared]:
+    tenant, project, name = string_binds("tenant", "project", "name")
+    taken = (
+        select(literal(1))
+        .where(branches.c.tenant_id == tenant, branches.c.project_id == project)
+        .where(branches.c.branch == name)
+        .union_all(
+            select(literal(1)).where(
+                tags.c.tenant_id == tenant, tags.c.project_id == project, tags.c.name == name
+            )
+        )
+    )
+    recorded = (
+        select(literal(1))
+        .where(dirty.c.tenant_id == tenant, dirty.c.project_id == project)
+        .where(dirty.c.branch == name)
+        .limit(1)
+    )
+    return {"taken": prepare(taken, dialect), "recorded": prepare(recorded, dialect)}
+
+
 async def _name_taken(conn: AsyncConnection, tenant_id: str, project_id: str, name: str) -> bool:
-    branch = select(literal(1)).where(
-        branches.c.tenant_id == tenant_id,
-        branches.c.project_id == project_id,
-        branches.c.branch == name,
-    )
-    tag = select(literal(1)).where(
-        tags.c.tenant_id == tenant_id, tags.c.project_id == project_id, tags.c.name == name
-    )
-    found = await conn.execute(branch.union_all(tag))
-    return found.first() is not None
+    values = {"k_tenant": tenant_id, "k_project": project_id, "k_name": name}
+    return bool(await run(conn, _checks(conn.dialect)["taken"], values, point=True))
 
 
 def _check_new_name(name: str, field: str) -> str:
@@ -72,8 +87,34 @@ def _check_new_name(name: str, field: str) -> str:
 
 
 async def _source_is_clean(conn: AsyncConnection, source: Branch) -> bool:
-    stmt = select(func.count()).select_from(dirty).where(source.where(dirty))
-    return int((await conn.execute(stmt)).scalar_one()) == 0
+    values = {"k_tenant": source.tenant_id, "k_project": source.project_id, "k_name": source.name}
+    return not await run(conn, _checks(conn.dialect)["recorded"], values, point=True)
+
+
+@cache
+def _new_branch(dialect: Dialect) -> Prepared:
+    # The branch row standing at ``k_head``, whose generation and depth it reads.
+    tenant, project, target, head = string_binds("tenant", "project", "target", "head")
+
+    def of_head(column: Any) -> Any:
+        return (
+            select(column)
+            .where(commits.c.tenant_id == tenant, commits.c.project_id == project)
+            .where(commits.c.id == head)
+            .scalar_subquery()
+        )
+
+    row = insert(branches).values(
+        tenant_id=tenant,
+        project_id=project,
+        branch=target,
+        head=head,
+        head_generation=of_head(commits.c.generation),
+        head_depth=of_head(commits.c.depth),
+        internal=False,
+        created_at=bindparam("k_created_at", type_=branches.c.created_at.type),
+    )
+    return prepare(row, dialect)
 
 
 @cache
@@ -118,16 +159,20 @@ def _copy_statements(dialect: Dialect) -> tuple[Prepared, ...]:
     return tuple(prepare(stmt, dialect) for stmt in statements)
 
 
-async def _copy_branch(conn: AsyncConnection, source: Branch, name: str) -> None:
-    """Copy a clean branch's rows and head manifest to the new branch ``name``, in one
-    step (one thread hop on SQLite, one pipelined round trip on PostgreSQL)."""
+async def _copy_branch(
+    conn: AsyncConnection, source: Branch, name: str, row: Mapping[str, Any]
+) -> None:
+    """Write the new branch's ``row`` and copy a clean branch's rows and head manifest
+    to it, in one step (one thread hop on SQLite, one pipelined round trip on
+    PostgreSQL)."""
     values = {
         "k_tenant": source.tenant_id,
         "k_project": source.project_id,
         "k_source": source.name,
         "k_target": name,
     }
-    await run_batch(conn, [(p, [values]) for p in _copy_statements(conn.dialect)])
+    copies = [(p, [values]) for p in _copy_statements(conn.dialect)]
+    await run_batch(conn, [(_new_branch(conn.dialect), [row]), *copies])
 
 
 def create_branch(manage: Db) -> Callable[..., Awaitable[BranchInfo]]:
@@ -152,20 +197,18 @@ def create_branch(manage: Db) -> Callable[..., Awaitable[BranchInfo]]:
             # The manifest is read before the new branch stands at the same commit.
             manifest = None if copy else await manifest_at(conn, tenant, project, source.commit_id)
             now = utcnow()
-            await conn.execute(
-                insert(branches).values(
-                    tenant_id=tenant,
-                    project_id=project,
-                    branch=name,
-                    **head_values(tenant, project, source.commit_id),
-                    internal=False,
-                    created_at=now,
-                )
-            )
+            row = {
+                "k_tenant": tenant,
+                "k_project": project,
+                "k_target": name,
+                "k_head": source.commit_id,
+                "k_created_at": now,
+            }
             # The copied rows are exactly the head: nothing is recorded, nothing to commit.
             if manifest is None:
-                await _copy_branch(conn, origin, name)
+                await _copy_branch(conn, origin, name, row)
             else:
+                await run(conn, _new_branch(conn.dialect), row)
                 async with capture_paused(conn, target):
                     await write_manifest(conn, target, manifest, heads_too=True)
         return BranchInfo(name=name, head=source.commit_id, created_at=now)
