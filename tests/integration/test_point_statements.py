@@ -1,7 +1,10 @@
-"""Point statements on SQLite (``db.prepared.run(..., point=True)``): a point write runs
-on the calling thread only inside a write transaction, whose ``BEGIN IMMEDIATE`` holds
-the lock; anywhere else it may wait for another writer, and waits on the driver's
-thread, never blocking the event loop."""
+"""What runs on the calling thread on SQLite, and what waits on the driver's thread.
+
+A point statement (``db.prepared.run(..., point=True)``) runs on the calling thread
+when it cannot wait: a read, or a write inside a write transaction, whose ``BEGIN
+IMMEDIATE`` holds the lock. That ``BEGIN`` itself runs there when the lock is free at
+once. Anything that may wait for another writer waits on the driver's thread, never
+holding the event loop."""
 
 from __future__ import annotations
 
@@ -102,3 +105,54 @@ async def test_a_point_write_waiting_for_another_writer_leaves_the_loop_running(
         clock.cancel()
         await releaser
         other.close()
+
+
+async def test_a_write_transaction_begins_on_the_calling_thread_when_the_lock_is_free(
+    db: Database, hops: list[str]
+) -> None:
+    hops.clear()
+    async with db.write() as conn:
+        assert hops == []
+        await conn.execute(text("INSERT INTO t VALUES (4)"))
+    async with db.read() as conn:
+        assert (await conn.execute(select(_T.c.n))).scalars().all() == [4]
+
+
+async def test_a_write_transaction_waiting_for_another_writer_leaves_the_loop_running(
+    db: Database, hops: list[str]
+) -> None:
+    path = db.file
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+    released = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    async def release_later() -> None:
+        nonlocal released
+        await asyncio.sleep(0.3)
+        released = True
+        other.execute("COMMIT")
+
+    clock = asyncio.create_task(ticker())
+    releaser = asyncio.create_task(release_later())
+    try:
+        ticks = 0
+        hops.clear()
+        async with db.write() as conn:
+            assert released
+            assert ticks >= 10
+            assert "_execute_fetchall" in hops  # the BEGIN waited on the driver's thread
+            await conn.execute(text("INSERT INTO t VALUES (5)"))
+    finally:
+        clock.cancel()
+        await releaser
+        other.close()
+    async with db.read() as conn:
+        assert (await conn.execute(select(_T.c.n))).scalars().all() == [5]

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from agentfold_core.db import row_scope
 from agentfold_core.db.json_text import loads
 from agentfold_core.db.kept import KeptConnections
-from agentfold_core.db.prepared import WRITE_OPTION, send_now
+from agentfold_core.db.prepared import WRITE_OPTION, begin_sqlite_write, send_now
 from agentfold_core.db.writer_turns import WriterTurns
 from agentfold_core.errors import ConfigurationError
 from agentfold_core.settings import DatabaseSettings, url_variable
@@ -349,7 +349,7 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
         cursor.close()
 
-    _begin_explicitly(engine, "sqlite")
+    _begin_explicitly(engine, "sqlite", busy_timeout)
     return engine
 
 
@@ -365,7 +365,7 @@ def _scope(conn: Any) -> row_scope.ConnectionScope | None:
     return row_scope.scope_of(getattr(dbapi, "driver_connection", None))
 
 
-def _begin_explicitly(engine: AsyncEngine, backend: Backend) -> None:
+def _begin_explicitly(engine: AsyncEngine, backend: Backend, busy_timeout_ms: int = 0) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
@@ -381,6 +381,9 @@ def _begin_explicitly(engine: AsyncEngine, backend: Backend) -> None:
         if scope is not None:
             # Sent with the transaction's first statement and its tenant: no round trip.
             scope.started(_BEGIN[(backend, kind)])
+            return
+        if backend == "sqlite" and kind == "write":
+            begin_sqlite_write(conn, _BEGIN[(backend, kind)], busy_timeout_ms)
             return
         send_now(conn, _BEGIN[(backend, kind)])
 

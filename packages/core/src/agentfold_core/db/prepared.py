@@ -341,6 +341,27 @@ def send_now(sync: Connection, sql: str) -> None:
         ) from error
 
 
+def begin_sqlite_write(sync: Connection, sql: str, busy_timeout_ms: int) -> None:
+    """Send a SQLite write transaction's ``BEGIN IMMEDIATE``: on the calling thread when
+    the lock is free at once (no wait, no thread hop), else on the driver's thread,
+    where it waits up to the busy timeout without holding the event loop."""
+    if not _observed(sync):
+        driver: Any = sync.connection.driver_connection
+        raw = driver._conn
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            raw.execute(sql)
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise exc.DBAPIError.instance(
+                    sql, None, error, sqlite3.Error, dialect=sync.dialect
+                ) from error
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    send_now(sync, sql)
+
+
 def _holds_write_lock(sync: Connection) -> bool:
     return sync.in_transaction() and bool(sync.get_execution_options().get(WRITE_OPTION))
 
