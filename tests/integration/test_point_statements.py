@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,43 +70,57 @@ async def test_a_point_write_outside_a_write_transaction_goes_to_the_driver_thre
         assert hops != []
 
 
-async def test_a_point_write_waiting_for_another_writer_leaves_the_loop_running(
-    db: Database,
-) -> None:
+@dataclass
+class _Held:
+    """Another connection's write lock, released after 0.3 s, and the event loop's
+    turns counted meanwhile (every 5 ms while it runs)."""
+
+    ticks: int = 0
+    released: bool = False
+
+
+@asynccontextmanager
+async def _another_writer_holds_the_lock(db: Database) -> AsyncIterator[_Held]:
     path = db.file
     assert path is not None
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
-    ticks = 0
-    released = False
+    held = _Held()
 
     async def ticker() -> None:
-        nonlocal ticks
         while True:
             await asyncio.sleep(0.005)
-            ticks += 1
+            held.ticks += 1
 
     async def release_later() -> None:
-        nonlocal released
         await asyncio.sleep(0.3)
-        released = True
+        held.released = True
         other.execute("COMMIT")
 
     clock = asyncio.create_task(ticker())
     releaser = asyncio.create_task(release_later())
     try:
-        async with db.engine.connect() as conn, conn.begin():
-            statement = prepare(_INSERT, conn.dialect)
-            ticks = 0
-            rows = await run(conn, statement, {"n": 3}, point=True)
-            # It waited for the lock (released after 0.3 s) and the loop ran meanwhile.
-            assert released
-            assert ticks >= 10
-            assert [tuple(r) for r in rows] == [(3,)]
+        yield held
     finally:
         clock.cancel()
         await releaser
         other.close()
+
+
+async def test_a_point_write_waiting_for_another_writer_leaves_the_loop_running(
+    db: Database,
+) -> None:
+    async with (
+        _another_writer_holds_the_lock(db) as held,
+        db.engine.connect() as conn,
+        conn.begin(),
+    ):
+        statement = prepare(_INSERT, conn.dialect)
+        rows = await run(conn, statement, {"n": 3}, point=True)
+        # It waited for the lock (released after 0.3 s) and the loop ran meanwhile.
+        assert held.released
+        assert held.ticks >= 10
+        assert [tuple(r) for r in rows] == [(3,)]
 
 
 async def test_a_write_transaction_begins_on_the_calling_thread_when_the_lock_is_free(
@@ -121,38 +137,12 @@ async def test_a_write_transaction_begins_on_the_calling_thread_when_the_lock_is
 async def test_a_write_transaction_waiting_for_another_writer_leaves_the_loop_running(
     db: Database, hops: list[str]
 ) -> None:
-    path = db.file
-    assert path is not None
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    ticks = 0
-    released = False
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    async def release_later() -> None:
-        nonlocal released
-        await asyncio.sleep(0.3)
-        released = True
-        other.execute("COMMIT")
-
-    clock = asyncio.create_task(ticker())
-    releaser = asyncio.create_task(release_later())
-    try:
-        ticks = 0
+    async with _another_writer_holds_the_lock(db) as held:
         hops.clear()
         async with db.write() as conn:
-            assert released
-            assert ticks >= 10
+            assert held.released
+            assert held.ticks >= 10
             assert "_execute_fetchall" in hops  # the BEGIN waited on the driver's thread
             await conn.execute(text("INSERT INTO t VALUES (5)"))
-    finally:
-        clock.cancel()
-        await releaser
-        other.close()
     async with db.read() as conn:
         assert (await conn.execute(select(_T.c.n))).scalars().all() == [5]

@@ -195,15 +195,19 @@ async def test_cascades_and_raw_sql_are_captured(databases: TestDatabases, ids: 
     await _clean(databases, scope)
 
 
+async def _new_project(databases: TestDatabases, ids: Ids) -> ProjectScope:
+    await create_project(databases.manage, databases.runtime)(
+        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
+    )
+    return ProjectScope(ids.tenant, ids.project)
+
+
 async def test_a_small_unit_commits_on_the_calling_thread_and_a_cascade_in_the_driver_thread(
     databases: TestDatabases, ids: Ids, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if databases.manage.backend != "sqlite":
         pytest.skip("SQLite's driver thread")
-    await create_project(databases.manage, databases.runtime)(
-        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
-    )
-    scope = ProjectScope(ids.tenant, ids.project)
+    scope = await _new_project(databases, ids)
     await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
     await create_sub_agent(databases.manage)(
         scopes=AgentScope(ids.tenant, ids.project, "a"), data={"id": "s", "name": "S"}
@@ -225,10 +229,7 @@ async def test_a_one_row_commit_on_postgresql_is_one_statement(
 ) -> None:
     if databases.manage.backend != "postgresql":
         pytest.skip("PostgreSQL's fused commit")
-    await create_project(databases.manage, databases.runtime)(
-        scopes=TenantScope(ids.tenant), data={"id": ids.project, "name": "P"}
-    )
-    scope = ProjectScope(ids.tenant, ids.project)
+    scope = await _new_project(databases, ids)
     if operation != "create":
         await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
     with captured(databases.manage) as statements:

@@ -32,7 +32,8 @@ Backend = Literal["sqlite", "postgresql"]
 DatabaseRole = Literal["manage", "runtime"]
 
 _DRIVERS: dict[str, Backend] = {"sqlite+aiosqlite": "sqlite", "postgresql+psycopg": "postgresql"}
-# Execution options read by the ``begin`` listener: how to open a transaction.
+# Execution options read by the ``begin`` listener: how to open a transaction (with
+# ``db.prepared.WRITE_OPTION``, which point statements read too).
 _SNAPSHOT_OPTION = "agentfold_snapshot"
 # Connections of plain reads: SQLAlchemy's implicit transaction sends no BEGIN, so a
 # read on its own is its statement alone (no BEGIN, no ROLLBACK round trips).

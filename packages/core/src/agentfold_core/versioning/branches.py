@@ -25,7 +25,7 @@ from agentfold_core.db.types import utcnow
 from agentfold_core.errors import Conflict, InvalidRef, field_error
 from agentfold_core.scopes import DEFAULT_BRANCH, ProjectScope, check_branch
 from agentfold_core.versioning.capture import capture_paused, pause_statements
-from agentfold_core.versioning.commit import Branch
+from agentfold_core.versioning.commit import Branch, head_values
 from agentfold_core.versioning.history import manifest_at, resolve_ref
 from agentfold_core.versioning.materialise import drop_branch_rows, materialise, write_manifest
 from agentfold_core.versioning.rows import versioned_tables
@@ -95,22 +95,11 @@ async def _source_is_clean(conn: AsyncConnection, source: Branch) -> bool:
 def _new_branch(dialect: Dialect) -> Prepared:
     # The branch row standing at ``k_head``, whose generation and depth it reads.
     tenant, project, target, head = string_binds("tenant", "project", "target", "head")
-
-    def of_head(column: Any) -> Any:
-        return (
-            select(column)
-            .where(commits.c.tenant_id == tenant, commits.c.project_id == project)
-            .where(commits.c.id == head)
-            .scalar_subquery()
-        )
-
     row = insert(branches).values(
         tenant_id=tenant,
         project_id=project,
         branch=target,
-        head=head,
-        head_generation=of_head(commits.c.generation),
-        head_depth=of_head(commits.c.depth),
+        **head_values(tenant, project, head),
         internal=False,
         created_at=bindparam("k_created_at", type_=branches.c.created_at.type),
     )

@@ -279,9 +279,10 @@ def _ctes(*parts: Any) -> list[Any]:
     return [part.cte(f"w_{n}") for n, part in enumerate(parts)]
 
 
-def head_values(tenant_id: str, project_id: str, commit_id: str) -> dict[str, Any]:
+def head_values(tenant_id: Any, project_id: Any, commit_id: Any) -> dict[str, Any]:
     """The values that make ``commit_id`` a branch row's head: its generation and depth
-    are read from the commit by the statement that writes the row."""
+    are read from the commit by the statement that writes the row (values or bound
+    parameters)."""
 
     def of(column: Any) -> Any:
         return (

@@ -21,7 +21,7 @@ from agentfold_core.data_access.crud import Entity, bound
 from agentfold_core.data_access.doors import Db, reading, reading_system, writing
 from agentfold_core.data_access.secret_columns import refuse_secret_filters
 from agentfold_core.db.integrity import domain_errors
-from agentfold_core.db.prepared import Prepared, prepare, run
+from agentfold_core.db.prepared import Prepared, prepare, run, string_binds
 from agentfold_core.db.runtime.schema import (
     CredentialSecret,
     CredentialSecretPublic,
@@ -133,8 +133,9 @@ def read_sealed(runtime: Db) -> Callable[..., Awaitable[Sealed | None]]:
 @functools.cache
 def _envelope_read(dialect: Dialect) -> Prepared:
     table = CREDENTIAL_SECRETS.table
+    keys = string_binds(*_KEY)
     stmt = select(*(table.c[name] for name in _ENVELOPE)).where(
-        *(table.c[name] == bindparam(f"k_{name}") for name in _KEY)
+        *(table.c[name] == bind for name, bind in zip(_KEY, keys, strict=True))
     )
     return prepare(stmt, dialect)
 
