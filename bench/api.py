@@ -26,6 +26,12 @@ over raw sockets, hand-built requests). It shows that it is not the bottleneck b
 running the trivial handler from one client process as well: if the rate does not grow
 with more processes, the server is saturated.
 
+Backends (``--backends``): ``sqlite``; ``postgresql``, the server's own user (a
+superuser: row-level security is bypassed, no setting is sent); and
+``postgresql_row_security``, as production runs it: databases owned and migrated by
+a scratch owner role and served by a scratch application role, which every policy
+applies to (each statement carries its tenant).
+
 Servers (``--servers``): uvicorn (asyncio loop, h11), uvicorn with uvloop and
 httptools, granian (``--interface asgi``) with the asyncio loop and with uvloop; the
 one ``agentfold serve`` uses runs every operation, the others ``trivial`` and
@@ -40,6 +46,7 @@ with the targets (``get_agent`` ≥ 0.30, ``patch_agent`` ≥ 0.10) and pass fla
 
     uv run python bench/api.py [--rounds 3] [--seconds 5] [--processes 2]
         [--servers uvicorn,uvicorn-uvloop,granian,granian-uvloop] [--logs DIR] [--postgres URL]
+        [--backends sqlite,postgresql,postgresql_row_security]
 """
 
 from __future__ import annotations
@@ -85,6 +92,7 @@ TARGETS = {"get_agent": 0.30, "patch_agent": 0.10}
 MESSAGES_ROUTE = re.compile(r"^/run/v1/conversations/\{[^}]+\}/messages$")
 # What ``agentfold serve`` runs (``agentfold_api/cli.py``): measured on every operation.
 SERVED = "granian-uvloop"
+BACKENDS = ("sqlite", "postgresql", "postgresql_row_security")
 PROMPT = "You answer questions about orders, returns and invoices. Be brief. " * 3
 
 
@@ -159,9 +167,53 @@ def postgres_databases(server_url: str) -> Iterator[dict[str, str]]:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def postgres_app_role_databases(server_url: str) -> Iterator[dict[str, str]]:
+    """Row-level security on, as production runs it: two scratch databases owned by a
+    scratch owner role, which migrates them, and served by a scratch application role
+    (neither owner nor superuser, so every policy applies); all dropped on exit."""
+    server = make_url(server_url)
+    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    token = secrets.token_hex(3)
+    owner, app = f"agentfold_api_owner_{token}", f"agentfold_api_app_{token}"
+    names = {role: f"agentfold_api_rls_{token}_{role}" for role in ("manage", "runtime")}
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{owner}" LOGIN')
+        conn.execute(f'CREATE ROLE "{app}" LOGIN')
+        for name in names.values():
+            conn.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+
+    def url(user: str, database: str) -> str:
+        return server.set(
+            drivername="postgresql+psycopg", username=user, password=None, database=database
+        ).render_as_string(hide_password=False)
+
+    try:
+        env = {}
+        for role, name in names.items():
+            env[f"AGENTFOLD_{role.upper()}_DATABASE_URL"] = url(app, name)
+            env[f"AGENTFOLD_{role.upper()}_MIGRATION_URL"] = url(owner, name)
+        # Read by the migrations only (``upgrade``), which grant this role its rows.
+        env[APP_ROLE_FOR_UPGRADE] = app
+        yield env
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in names.values():
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP ROLE IF EXISTS "{app}"')
+            conn.execute(f'DROP ROLE IF EXISTS "{owner}"')
+
+
+APP_ROLE_FOR_UPGRADE = "BENCH_APP_ROLE"
+
+
 def upgrade(env: dict[str, str]) -> None:
     """``agentfold db upgrade --db all``, as an operator would (the service never
     migrates PostgreSQL; on SQLite this spares the servers racing to do it)."""
+    if APP_ROLE_FOR_UPGRADE in env:
+        # The migrations grant the application role its rows; the service itself is
+        # already that role (its URL), so it is not told to switch to it.
+        env = {**env, "AGENTFOLD_APP_ROLE": env[APP_ROLE_FOR_UPGRADE]}
     subprocess.run(
         [sys.executable, "-m", "agentfold_core.cli", "db", "upgrade", "--db", "all"],
         env=env,
@@ -589,11 +641,15 @@ def main() -> None:
         help="comma-separated, of the operations above (all; trivial and get_agent always run)",
     )
     parser.add_argument(
-        "--backends", default="sqlite,postgresql", help="comma-separated (sqlite,postgresql)"
+        "--backends",
+        default=",".join(BACKENDS),
+        help=f"comma-separated, of {', '.join(BACKENDS)} (all)",
     )
     parser.add_argument("--logs", help="keep the servers' logs in this directory")
     parser.add_argument("--postgres", default=os.environ.get("AGENTFOLD_TEST_POSTGRES_URL"))
     args = parser.parse_args()
+    if set(args.backends.split(",")) - set(BACKENDS):
+        parser.error(f"unknown backends: {args.backends}")
     servers = [s for s in args.servers.split(",") if s]
     unknown = sorted(set(servers) - set(SERVERS))
     if unknown:
@@ -630,11 +686,14 @@ def main() -> None:
         if "sqlite" in backends:
             with sqlite_databases() as env:
                 report["sqlite"] = bench_backend("sqlite", {**os.environ, **env}, settings, load)
-        if args.postgres and "postgresql" in backends:
-            with postgres_databases(args.postgres) as env:
-                report["postgresql"] = bench_backend(
-                    "postgresql", {**os.environ, **env}, settings, load
-                )
+        postgres_legs = {
+            "postgresql": postgres_databases,
+            "postgresql_row_security": postgres_app_role_databases,
+        }
+        for name, databases in postgres_legs.items():
+            if args.postgres and name in backends:
+                with databases(args.postgres) as env:
+                    report[name] = bench_backend(name, {**os.environ, **env}, settings, load)
     finally:
         load.close()
     report["settings"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

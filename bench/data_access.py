@@ -9,6 +9,12 @@ driver, in the same run, interleaved. Two hand-written baselines:
 - ``raw``: the bare driver (aiosqlite / psycopg) on one connection held open for the
   whole run, with no pool at all: a lower bound no pooled service reaches.
 
+PostgreSQL runs twice: ``postgresql`` as the server's own user (a superuser, which
+row-level security does not restrict: no setting is sent), and
+``postgresql_row_security`` as production runs it, an application role that every
+policy applies to (each statement carries its tenant), on databases its owner
+migrated. The hand-written baselines run as the superuser in both.
+
 Prints JSON: median microseconds per operation and the ratios agentfold / baseline.
 
     uv run python bench/data_access.py [--iterations 400] [--postgres URL]
@@ -49,7 +55,7 @@ from agentfold_core.data_access.project_lifecycle import create_project
 from agentfold_core.db.engine import Database
 from agentfold_core.migrations import upgrade
 from agentfold_core.scopes import ProjectScope, TenantScope
-from scratch import analyze, postgres_scratch, sqlite_scratch
+from scratch import Scratch, analyze, postgres_app_role_scratch, postgres_scratch, sqlite_scratch
 
 TENANT, PROJECT, BULK = "bench", "support", "bulk"
 HAND_TENANT = "bench-hand"
@@ -202,10 +208,13 @@ async def _build_schema(db: Database) -> None:
 
 
 async def _bench_backend(
-    manage: Database, runtime: Database, raw: RawSqlite | RawPostgres, iterations: int
+    dbs: Scratch, raw: RawSqlite | RawPostgres, iterations: int
 ) -> dict[str, Any]:
-    await _build_schema(manage)
-    await _build_schema(runtime)
+    manage, runtime = dbs.manage, dbs.runtime
+    if dbs.manage_unrestricted is None:
+        # (An application role's databases come migrated by their owner.)
+        await _build_schema(manage)
+        await _build_schema(runtime)
     # The realistic project is read whole; single-row operations use a second project
     # of 100 agents (which grows with the create benchmark).
     full_scope = ProjectScope(TENANT, PROJECT)
@@ -221,12 +230,13 @@ async def _bench_backend(
     )
     for i in range(100):
         await create_agent(manage)(scopes=scope, data={"id": f"agent-{i:03}", "name": f"A{i}"})
-    await analyze(manage)  # as autovacuum would have by now: plans from real statistics
+    # As autovacuum would have by now: plans from real statistics (the owner's ANALYZE).
+    await analyze(dbs.baseline)
     await raw.open()
     # One held connection, as a service does per request: the fair match for ``raw``.
     held = session(manage)
     unit = await held.__aenter__()
-    pooled = Pooled(manage)
+    pooled = Pooled(dbs.baseline)
     sides: dict[str, Any] = {"pooled": pooled, "raw": raw}
     key = (TENANT, BULK, "main")
     full_key = (TENANT, PROJECT, "main")
@@ -332,15 +342,15 @@ async def main() -> None:
     report: dict[str, Any] = {"iterations": args.iterations}
 
     async with sqlite_scratch() as dbs:
-        raw_sqlite = RawSqlite(dbs.manage_raw)
-        report["sqlite"] = await _bench_backend(
-            dbs.manage, dbs.runtime, raw_sqlite, args.iterations
-        )
+        report["sqlite"] = await _bench_backend(dbs, RawSqlite(dbs.manage_raw), args.iterations)
     if args.postgres:
         async with postgres_scratch(args.postgres, "bench") as dbs:
-            raw_postgres = RawPostgres(dbs.manage_raw)
             report["postgresql"] = await _bench_backend(
-                dbs.manage, dbs.runtime, raw_postgres, args.iterations
+                dbs, RawPostgres(dbs.manage_raw), args.iterations
+            )
+        async with postgres_app_role_scratch(args.postgres) as dbs:
+            report["postgresql_row_security"] = await _bench_backend(
+                dbs, RawPostgres(dbs.manage_raw), args.iterations
             )
     print(json.dumps(report, indent=2))
 

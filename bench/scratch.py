@@ -4,6 +4,7 @@ own databases)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from agentfold_core.db.engine import Database, create_database
+from agentfold_core.settings import DatabaseSettings
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,15 @@ class Scratch:
     manage: Database
     runtime: Database
     manage_raw: str  # a file path (SQLite) or a libpq conninfo (PostgreSQL)
+    # The manage database as a role that row-level security does not restrict (the
+    # same ``Database`` unless the service runs as an application role): statistics
+    # and the hand-written baselines go through it.
+    manage_unrestricted: Database | None = None
+
+    @property
+    def baseline(self) -> Database:
+        """The manage database for hand-written SQL."""
+        return self.manage_unrestricted or self.manage
 
 
 @asynccontextmanager
@@ -79,3 +90,28 @@ async def analyze(database: Database) -> None:
         return
     async with database.write() as conn:
         await conn.exec_driver_sql("ANALYZE")
+
+
+@asynccontextmanager
+async def postgres_app_role_scratch(server_url: str) -> AsyncIterator[Scratch]:
+    """Row-level security on, as production runs it: scratch databases migrated by an
+    owner role and used by an application role that every policy applies to; the
+    hand-written baselines run as the server's user (a superuser) on the same data."""
+    # The test suite's helper (the caller puts the repository root on the path); it
+    # makes the scratch roles and databases on the server this variable names.
+    from tests.support.row_security import app_role_databases
+
+    os.environ["AGENTFOLD_TEST_POSTGRES_URL"] = server_url
+    async with app_role_databases() as dbs:
+        superuser = make_url(server_url).username
+        unrestricted = make_url(dbs.manage_url).set(username=superuser)
+        baseline = create_database(
+            unrestricted.render_as_string(hide_password=False),
+            "manage",
+            DatabaseSettings(row_security=False),
+        )
+        raw = unrestricted.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            yield Scratch(dbs.manage, dbs.runtime, raw, baseline)
+        finally:
+            await baseline.dispose()

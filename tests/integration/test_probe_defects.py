@@ -254,12 +254,12 @@ async def test_compensation_of_a_failed_creation_spares_a_concurrent_one(
     insert_if_absent = PROJECT_METADATA.insert_if_absent
     tasks: dict[str, asyncio.Task[PutResult]] = {}
 
-    async def failing_finish(self: Unit) -> None:
+    async def failing_finish(self: Unit, *, last: bool = False) -> None:
         if self.database is databases.runtime and _ROLE.get() == "A":
             finishing.set()
             await release.wait()
             raise InjectedFailure("A's runtime commit failed")
-        await finish(self)
+        await finish(self, last=last)
 
     seen_by_b: list[object] = []
 

@@ -94,10 +94,10 @@ async def test_failure_of_the_final_runtime_commit_removes_the_manage_row(
     # The runtime transaction ends last, after the manage one committed: fail its end.
     finish = Unit.finish
 
-    async def _fail_runtime_finish(self: Unit) -> None:
+    async def _fail_runtime_finish(self: Unit, *, last: bool = False) -> None:
         if self.database is databases.runtime:
             raise InjectedFailure
-        await finish(self)
+        await finish(self, last=last)
 
     monkeypatch.setattr(Unit, "finish", _fail_runtime_finish)
     with pytest.raises(InjectedFailure):

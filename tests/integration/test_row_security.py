@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from agentfold_core.data_access.doors import reading, reading_system, session, writing
@@ -16,7 +18,8 @@ from agentfold_core.data_access.runtime.tenants import create_tenant
 from agentfold_core.db.engine import create_database
 from agentfold_core.migrations import check
 from agentfold_core.scopes import ProjectScope, TenantScope
-from tests.support.databases import Backend
+from agentfold_core.settings import DatabaseSettings
+from tests.support.databases import Backend, postgres_server_url
 from tests.support.row_security import AppRoleDatabases, app_role_databases
 
 TENANTS = ("acme", "globex")
@@ -163,3 +166,41 @@ async def test_check_fails_when_a_policy_is_dropped(app: AppRoleDatabases) -> No
         assert (await check(owner)).ok
     finally:
         await owner.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "settings"),
+    [
+        pytest.param("superuser", DatabaseSettings(), id="superuser-bypassing-the-policies"),
+        pytest.param("app", DatabaseSettings(row_security=False), id="row-security-off"),
+        pytest.param("app", DatabaseSettings(), id="application-role"),
+    ],
+)
+async def test_a_transaction_sends_its_begin_with_its_first_statement(
+    app: AppRoleDatabases, url: str, settings: DatabaseSettings
+) -> None:
+    """Whether or not statements carry a tenant, a write transaction's BEGIN costs no
+    round trip of its own: nothing reaches the server until the first statement."""
+    target = app.manage_url
+    if url == "superuser":
+        # The server's own user (a superuser, as a service connecting as ``postgres``).
+        server = postgres_server_url()
+        assert server is not None
+        target = (
+            make_url(app.manage_url)
+            .set(username=make_url(server).username, password=make_url(server).password)
+            .render_as_string(hide_password=False)
+        )
+    database = create_database(target, "manage", settings)
+    try:
+        async with database.write() as conn:
+            sync = conn.sync_connection
+            assert sync is not None
+            driver = sync.connection.driver_connection
+            assert driver is not None
+            assert driver.info.transaction_status == TransactionStatus.IDLE
+            await conn.execute(text("SELECT 1"))
+            assert driver.info.transaction_status == TransactionStatus.INTRANS
+        assert driver.info.transaction_status == TransactionStatus.IDLE
+    finally:
+        await database.dispose()

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from agentfold_core.data_access.documents import get_full_project, put_full_project
 from agentfold_core.data_access.doors import transaction
@@ -14,9 +16,11 @@ from agentfold_core.data_access.manage.agents import (
     create_agent,
     create_sub_agent,
     delete_agent,
+    get_agent,
     update_agent,
 )
 from agentfold_core.data_access.project_lifecycle import create_project, delete_project
+from agentfold_core.db import prepared
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
 from agentfold_core.versioning.branches import create_branch
 from agentfold_core.versioning.commit import authored_by
@@ -248,6 +252,85 @@ async def test_a_one_row_commit_on_postgresql_is_one_statement(
     assert not any("vc_changes" in sql for sql, _ in statements if sql != commits[0])
     expected = {"create": "Create agent a", "update": "Update agent a", "delete": "Delete agent a"}
     assert (await _messages(databases, scope))[0] == expected[operation]
+    await _clean(databases, scope)
+
+
+Sent = list[tuple[list[str], TransactionStatus]]
+
+
+def _sent_batches(monkeypatch: pytest.MonkeyPatch, *, failing_last: bool = False) -> Sent:
+    """The statements of each batch the data layer sends and the transaction's state
+    after it; with ``failing_last``, a batch that ends with COMMIT fails first."""
+    sent: Sent = []
+    original = prepared.run_batch
+
+    async def spy(conn: Any, batch: prepared.Batch) -> None:
+        statements = [p.sql for p, values in batch if values]
+        if failing_last and statements[-1:] == ["COMMIT"]:
+            batch = [(_DIVIDE_BY_ZERO, ({},)), *batch]
+        try:
+            await original(conn, batch)
+        finally:
+            driver = conn.sync_connection.connection.driver_connection
+            sent.append((statements, driver.info.transaction_status))
+
+    monkeypatch.setattr(prepared, "run_batch", spy)
+    return sent
+
+
+_DIVIDE_BY_ZERO = prepared.Prepared("SELECT 1 / 0", None, (), (), (), ())
+
+
+@pytest.mark.parametrize("operation", ["create", "update", "delete"])
+async def test_on_postgresql_the_commit_goes_with_the_last_statements(
+    databases: TestDatabases, ids: Ids, operation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if databases.manage.backend != "postgresql":
+        pytest.skip("PostgreSQL's pipelined COMMIT")
+    scope = await _new_project(databases, ids)
+    if operation != "create":
+        await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    sent = _sent_batches(monkeypatch)
+    if operation == "create":
+        await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    elif operation == "update":
+        await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "B"})
+    else:
+        await delete_agent(databases.manage)(scopes=scope, agent_id="a")
+    statements, after = sent[-1]
+    # The version-control commit and the transaction's COMMIT in one round trip: the
+    # transaction is over when it returns.
+    assert "INSERT INTO vc_commits" in statements[0]
+    assert statements[-1] == "COMMIT"
+    assert after == TransactionStatus.IDLE
+    expected = {"create": "Create agent a", "update": "Update agent a", "delete": "Delete agent a"}
+    assert (await _messages(databases, scope))[0] == expected[operation]
+    await _clean(databases, scope)
+
+
+async def test_on_postgresql_last_statements_that_fail_commit_nothing(
+    databases: TestDatabases, ids: Ids, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if databases.manage.backend != "postgresql":
+        pytest.skip("PostgreSQL's pipelined COMMIT")
+    scope = await _new_project(databases, ids)
+    await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    before = await _messages(databases, scope)
+    sent = _sent_batches(monkeypatch, failing_last=True)
+    with pytest.raises(DBAPIError, match="division by zero"):
+        await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "B"})
+    # The COMMIT after the failed statement was not run: the transaction was rolled
+    # back whole (the row, its commit and what was recorded).
+    assert sent[-1][1] == TransactionStatus.INERROR
+    monkeypatch.undo()
+    found = await get_agent(databases.manage)(scopes=scope, agent_id="a")
+    assert found is not None
+    assert found.name == "A"
+    assert await _messages(databases, scope) == before
+    await _clean(databases, scope)
+    # The connection serves the next write.
+    await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "C"})
+    assert (await _messages(databases, scope))[0] == "Update agent a"
     await _clean(databases, scope)
 
 

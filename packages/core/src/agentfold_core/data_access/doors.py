@@ -169,14 +169,16 @@ class Unit:
                 ],
             )
 
-    async def finish(self) -> None:
-        """Run the deferred checks, then the before-commit hooks and listeners."""
+    async def finish(self, *, last: bool = False) -> None:
+        """Run the deferred checks, then the before-commit hooks and listeners.
+        ``last``: the transaction commits right after, with nothing in between."""
         # Checks and hooks may defer more work; drain until nothing is left.
         while self._checks:
             check = self._checks.pop(0)
             await check(self)
         for hook in self._hooks:
             await hook(self)
+        listeners = _listeners(self.database)
         if self.database.role == "manage":
             # Every manage transaction commits what it changed, in the same transaction.
             self.commits = await commit_changes(
@@ -186,8 +188,9 @@ class Unit:
                 author=self.author,
                 expected=self.written,
                 small=self.rows_written is not None and self.rows_written <= _SMALL_UNIT,
+                last=last and not listeners,
             )
-        for listener in _listeners(self.database):
+        for listener in listeners:
             await listener.before_commit(self)
 
     def describe(self, message: str | None) -> None:
@@ -318,12 +321,12 @@ async def transaction(
             if db.tenant_id is not None:
                 await unit.bind(db.tenant_id)
             yield unit
-            await unit.finish()
+            await unit.finish(last=True)
         return
     async with db.write() as conn:
         unit = Unit(db, conn, writes=True, author=author, message=message)
         yield unit
-        await unit.finish()
+        await unit.finish(last=True)
 
 
 @asynccontextmanager

@@ -247,8 +247,11 @@ def create_database(
             isolation_level="AUTOCOMMIT",
             connect_args={"prepare_threshold": settings.prepare_threshold},
         )
-        if settings.row_security:
-            _scope_statements(engine, settings.app_role)
+        _scope_statements(
+            engine,
+            settings.app_role if settings.row_security else None,
+            row_security=settings.row_security,
+        )
         _begin_explicitly(engine, "postgresql")
     return Database(
         role=role,
@@ -267,20 +270,20 @@ def create_database(
 _SYSTEM_POOL = {"pool_size": 2, "max_overflow": 8}
 
 
-def _scope_statements(engine: AsyncEngine, app_role: str | None) -> None:
-    # Every statement carries its connection's tenant (``db.row_scope``); the tenant and
-    # the transaction are forgotten when the transaction ends and when the connection
-    # goes back to the pool.
+def _scope_statements(engine: AsyncEngine, app_role: str | None, *, row_security: bool) -> None:
+    # Every statement carries its connection's tenant (``db.row_scope``) and a
+    # transaction's BEGIN goes out with its first statement; the tenant and the
+    # transaction are forgotten when the transaction ends and when the connection goes
+    # back to the pool.
     sync = engine.sync_engine
 
     @event.listens_for(sync, "connect")
     def _install(dbapi_conn: Any, _record: Any) -> None:
         driver = dbapi_conn.driver_connection
-        if app_role is None and driver.info.parameter_status("is_superuser") == "on":
-            # A superuser bypasses every policy: the setting would change nothing and
-            # cost each plain read a pipeline (``db check`` warns about this set-up).
-            return
-        row_scope.install(driver, app_role)
+        # A superuser bypasses every policy: the setting would change nothing and cost
+        # each plain read a pipeline (``db check`` warns about this set-up).
+        bypass = app_role is None and driver.info.parameter_status("is_superuser") == "on"
+        row_scope.install(driver, app_role, settings=row_security and not bypass)
 
     @event.listens_for(sync, "checkin")
     def _forget(dbapi_conn: Any, _record: Any) -> None:

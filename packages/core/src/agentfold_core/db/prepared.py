@@ -255,11 +255,15 @@ T = TypeVar("T")
 Steps = Generator[Fetch | Send, list[list[Any]] | None, T]
 
 
-async def drive(conn: AsyncConnection, steps: Steps[T], *, inline: bool = False) -> T:
+async def drive(
+    conn: AsyncConnection, steps: Steps[T], *, inline: bool = False, last: bool = False
+) -> T:
     """Run a ``Steps`` program: on SQLite wholly in aiosqlite's thread (one hop for the
     whole conversation), on PostgreSQL step by step. ``inline``: a short program, run
     on SQLite on the calling thread when the transaction holds the write lock (nothing
-    it runs can wait)."""
+    it runs can wait). ``last``: nothing follows the program in its transaction but the
+    commit; on PostgreSQL the ``COMMIT`` goes in the same round trip as the program's
+    last statements (if they fail, it is not run and the transaction rolls back)."""
     sync = conn.sync_connection
     if sync is None:
         raise exc.InvalidRequestError("the connection is not started")
@@ -276,17 +280,33 @@ async def drive(conn: AsyncConnection, steps: Steps[T], *, inline: bool = False)
             ) from error
         return result
     answer: list[list[Any]] | None = None
+    # What a ``Send`` writes is read by no one before the next ``Fetch``: it is held
+    # until then (consecutive ones go out together) or, at the end, sent with the
+    # transaction's COMMIT.
+    held: list[tuple[Prepared, Sequence[Mapping[str, Any]]]] = []
     while True:
         try:
             step = steps.send(answer)
         except StopIteration as done:
+            if last and held:
+                held.append((_COMMIT, ({},)))
+            if held:
+                await run_batch(conn, held)
             value: T = done.value
             return value
         if isinstance(step, Fetch):
+            if held:
+                await run_batch(conn, held)
+                held = []
             answer = await run_many(conn, step.work)
         else:
-            await run_batch(conn, step.batch)
+            held.extend(step.batch)
             answer = None
+
+
+# Sent at the end of a ``drive(last=True)`` program's last statements; the driver's own
+# commit then finds no transaction open and sends nothing.
+_COMMIT = Prepared("COMMIT", None, (), (), (), ())
 
 
 def _drive_in_thread(connection: Any, steps: Steps[T]) -> T:

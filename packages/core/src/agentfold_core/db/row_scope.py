@@ -12,6 +12,10 @@ module makes every statement sent on it carry that setting:
   ``[set_config(...); statement]``: until the Sync the server runs them as one implicit
   transaction, so the setting holds for the statement and is gone after it.
 
+Every PostgreSQL connection defers its ``BEGIN`` this way, also where no setting is
+sent (row-level security off, or a superuser's connection, which bypasses it): a write
+transaction then costs no round trip of its own.
+
 Settings are always transaction-local (``set_config(..., true)``), so a connection
 never carries a tenant past its transaction: safe behind PgBouncer in transaction
 mode, and a pooled connection holds nothing from its last user.
@@ -34,11 +38,14 @@ _ATTRIBUTE = "_agentfold_scope"
 class ConnectionScope:
     """What one driver connection's statements must run with, and what was sent."""
 
-    __slots__ = ("begin", "held", "role", "system", "tenant", "transaction")
+    __slots__ = ("begin", "held", "role", "settings", "system", "tenant", "transaction")
 
-    def __init__(self, role: str | None) -> None:
+    def __init__(self, role: str | None, *, settings: bool = True) -> None:
         # The application role switched to per transaction (one URL and SET ROLE).
         self.role = role
+        # Whether statements carry the tenant (off: row-level security is off, or the
+        # connection bypasses it); the deferred BEGIN is sent either way.
+        self.settings = settings
         self.tenant: str | None = None
         self.system = False
         self.begin: str | None = None  # a BEGIN not sent yet
@@ -75,7 +82,11 @@ class ConnectionScope:
         statements: list[tuple[str, tuple[str, ...]]] = []
         if self.begin is not None:
             statements.append((self.begin, ()))
-        if not self.held and (self.tenant is not None or self.system or self.role):
+        if (
+            self.settings
+            and not self.held
+            and (self.tenant is not None or self.system or self.role)
+        ):
             statements.append(self._setting())
         return statements
 
@@ -106,9 +117,10 @@ def scope_of(driver: Any) -> ConnectionScope | None:
     return found
 
 
-def install(driver: AsyncConnection[Any], role: str | None) -> None:
-    """Make every statement of a new psycopg connection carry its scope."""
-    setattr(driver, _ATTRIBUTE, ConnectionScope(role))
+def install(driver: AsyncConnection[Any], role: str | None, *, settings: bool = True) -> None:
+    """Make every statement of a new psycopg connection carry its scope (without
+    ``settings``: only its transaction's deferred ``BEGIN``)."""
+    setattr(driver, _ATTRIBUTE, ConnectionScope(role, settings=settings))
     driver.cursor_factory = ScopedCursor
     driver.server_cursor_factory = ScopedServerCursor
 

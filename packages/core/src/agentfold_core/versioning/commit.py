@@ -647,11 +647,14 @@ async def commit_changes(
     author: str | None,
     expected: Mapping[tuple[str, str], Collection[str]] | None = None,
     small: bool = False,
+    last: bool = False,
 ) -> list[str]:
     """Commit every branch this transaction changed (of its tenant, when the unit was
     confined to one; every branch it wrote when it ran raw SQL only); the commit ids.
     ``expected``: the tables the unit wrote by (project, branch), read in the same step
-    as the look for what was recorded.
+    as the look for what was recorded. ``last``: the transaction commits right after,
+    with nothing in between (on PostgreSQL its ``COMMIT`` then travels with the
+    commit's last statements).
 
     On SQLite the whole conversation runs in one thread hop, or on the calling thread
     when the unit is ``small`` (a few rows written)."""
@@ -662,4 +665,4 @@ async def commit_changes(
         author=author or current_author(),
         expected=expected or {},
     )
-    return await drive(conn, steps, inline=small)
+    return await drive(conn, steps, inline=small, last=last)
