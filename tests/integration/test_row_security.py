@@ -3,17 +3,19 @@ writes that tenant's rows only, even through a query that forgets its scope."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from agentfold_core.data_access.doors import reading, reading_system, session, writing
 from agentfold_core.data_access.manage.agents import create_agent, get_agent, list_agents
 from agentfold_core.data_access.project_lifecycle import create_project
+from agentfold_core.data_access.runtime.api_keys import issue_api_key, verify_api_key
 from agentfold_core.data_access.runtime.tenants import create_tenant
 from agentfold_core.db.engine import create_database
 from agentfold_core.migrations import check
@@ -204,3 +206,27 @@ async def test_a_transaction_sends_its_begin_with_its_first_statement(
         assert driver.info.transaction_status == TransactionStatus.IDLE
     finally:
         await database.dispose()
+
+
+async def test_concurrent_key_checks_reuse_the_owners_connections(app: AppRoleDatabases) -> None:
+    """Every authenticated request reads its key on the owner's connection (a system
+    read): as many at once as the pool holds must not connect anew each time."""
+    issued = await issue_api_key(app.runtime)(
+        scopes=TenantScope(TENANTS[0]), data={"project_id": "shop"}
+    )
+    system = app.runtime.system
+    assert system is not None
+    connects: list[object] = []
+    event.listen(system.engine.sync_engine, "connect", lambda *_: connects.append(1))
+    verify = verify_api_key(app.runtime)
+    together = DatabaseSettings().pool_size
+
+    async def checks() -> None:
+        found = await asyncio.gather(*(verify(key=issued.key) for _ in range(together)))
+        assert all(key is not None and key.id == issued.row.id for key in found)
+
+    await checks()  # the first round may open connections
+    opened = len(connects)
+    for _ in range(3):
+        await checks()
+    assert len(connects) == opened

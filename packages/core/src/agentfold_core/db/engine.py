@@ -228,7 +228,10 @@ def create_database(
     settings = settings or DatabaseSettings()
     system = None
     if system_url is not None and system_url != url:
-        system = create_database(system_url, role, settings.model_copy(update=_SYSTEM_POOL))
+        # As large a pool as the application's: every authenticated request reads its
+        # API key there (the tenant is not known before), so with fewer kept
+        # connections than concurrent requests each of the rest would connect anew.
+        system = create_database(system_url, role, settings)
     parsed = parse_database_url(url, role)
     backend = _DRIVERS[parsed.drivername]
     if backend == "sqlite":
@@ -264,10 +267,6 @@ def create_database(
         system=system,
         turns=WriterTurns(settings.sqlite_busy_timeout_ms / 1000) if backend == "sqlite" else None,
     )
-
-
-# The owner's connections serve only the reads that precede a tenant: a small pool.
-_SYSTEM_POOL = {"pool_size": 2, "max_overflow": 8}
 
 
 def _scope_statements(engine: AsyncEngine, app_role: str | None, *, row_security: bool) -> None:
