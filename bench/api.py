@@ -76,6 +76,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.project_document import realistic_project
+from tests.support.row_security import owned_databases
 
 from api_app import TRIVIAL_PATH
 from http_load import LoadGenerator, Operation, Outcome, percentile
@@ -172,36 +173,14 @@ def postgres_app_role_databases(server_url: str) -> Iterator[dict[str, str]]:
     """Row-level security on, as production runs it: two scratch databases owned by a
     scratch owner role, which migrates them, and served by a scratch application role
     (neither owner nor superuser, so every policy applies); all dropped on exit."""
-    server = make_url(server_url)
-    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    token = secrets.token_hex(3)
-    owner, app = f"agentfold_api_owner_{token}", f"agentfold_api_app_{token}"
-    names = {role: f"agentfold_api_rls_{token}_{role}" for role in ("manage", "runtime")}
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE ROLE "{owner}" LOGIN')
-        conn.execute(f'CREATE ROLE "{app}" LOGIN')
-        for name in names.values():
-            conn.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
-
-    def url(user: str, database: str) -> str:
-        return server.set(
-            drivername="postgresql+psycopg", username=user, password=None, database=database
-        ).render_as_string(hide_password=False)
-
-    try:
+    with owned_databases(server_url, "api_rls") as owned:
         env = {}
-        for role, name in names.items():
-            env[f"AGENTFOLD_{role.upper()}_DATABASE_URL"] = url(app, name)
-            env[f"AGENTFOLD_{role.upper()}_MIGRATION_URL"] = url(owner, name)
+        for role in owned.names:
+            env[f"AGENTFOLD_{role.upper()}_DATABASE_URL"] = owned.url(owned.app, role)
+            env[f"AGENTFOLD_{role.upper()}_MIGRATION_URL"] = owned.url(owned.owner, role)
         # Read by the migrations only (``upgrade``), which grant this role its rows.
-        env[APP_ROLE_FOR_UPGRADE] = app
+        env[APP_ROLE_FOR_UPGRADE] = owned.app
         yield env
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for name in names.values():
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'DROP ROLE IF EXISTS "{app}"')
-            conn.execute(f'DROP ROLE IF EXISTS "{owner}"')
 
 
 APP_ROLE_FOR_UPGRADE = "BENCH_APP_ROLE"

@@ -29,18 +29,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.support.row_security import AppRoleDatabases, app_role_databases
 
 from agentfold_core.data_access.doors import session
 from agentfold_core.data_access.manage.agents import create_agent, get_agent, list_agents
 from agentfold_core.data_access.project_lifecycle import create_project
-from agentfold_core.db.engine import Database, create_database
+from agentfold_core.db.engine import Database
 from agentfold_core.scopes import ProjectScope, TenantScope
-from agentfold_core.settings import DatabaseSettings
+from scratch import Scratch, postgres_app_role_scratch
 
 TENANT, PROJECT = "bench", "support"
 Timer = Callable[[], Awaitable[Any]]
@@ -67,11 +63,6 @@ async def _compare(timers: dict[str, Timer], iterations: int) -> dict[str, float
     return {name: round(statistics.median(values), 1) for name, values in samples.items()}
 
 
-def _superuser(server: str, url: str) -> str:
-    user = make_url(server).username
-    return make_url(url).set(username=user).render_as_string(hide_password=False)
-
-
 def _operations(manage: Database, label: str) -> dict[str, Timer]:
     scope = ProjectScope(TENANT, PROJECT)
     counter = itertools.count()
@@ -93,7 +84,7 @@ def _operations(manage: Database, label: str) -> dict[str, Timer]:
     }
 
 
-async def _bench(dbs: AppRoleDatabases, server: str, iterations: int) -> dict[str, Any]:
+async def _bench(dbs: Scratch, iterations: int) -> dict[str, Any]:
     await create_project(dbs.manage, dbs.runtime)(
         scopes=TenantScope(TENANT), data={"id": PROJECT, "name": "Support"}
     )
@@ -101,18 +92,13 @@ async def _bench(dbs: AppRoleDatabases, server: str, iterations: int) -> dict[st
         await create_agent(dbs.manage)(
             scopes=ProjectScope(TENANT, PROJECT), data={"id": f"agent-{n}", "name": f"A{n}"}
         )
-    off_settings = DatabaseSettings(row_security=False)
-    off_manage = create_database(_superuser(server, dbs.manage_url), "manage", off_settings)
-    try:
-        on_ops = _operations(dbs.manage, "on")
-        off_ops = _operations(off_manage, "off")
-        report: dict[str, Any] = {}
-        for name in on_ops:
-            medians = await _compare({"off": off_ops[name], "on": on_ops[name]}, iterations)
-            report[name] = {**medians, "on/off": round(medians["on"] / medians["off"], 3)}
-        return report
-    finally:
-        await off_manage.dispose()
+    on_ops = _operations(dbs.manage, "on")
+    off_ops = _operations(dbs.baseline, "off")
+    report: dict[str, Any] = {}
+    for name in on_ops:
+        medians = await _compare({"off": off_ops[name], "on": on_ops[name]}, iterations)
+        report[name] = {**medians, "on/off": round(medians["on"] / medians["off"], 3)}
+    return report
 
 
 async def main() -> None:
@@ -123,10 +109,8 @@ async def main() -> None:
     args = parser.parse_args()
     if not args.postgres:
         parser.error("row-level security is PostgreSQL's: pass --postgres URL")
-    # The scratch roles and databases are made on this server (tests.support).
-    os.environ["AGENTFOLD_TEST_POSTGRES_URL"] = args.postgres
-    async with app_role_databases() as dbs:
-        report = {"postgresql": await _bench(dbs, args.postgres, args.iterations)}
+    async with postgres_app_role_scratch(args.postgres) as dbs:
+        report = {"postgresql": await _bench(dbs, args.iterations)}
     print(json.dumps(report, indent=2))
 
 

@@ -72,51 +72,77 @@ def _app_role_setting(role: str) -> Iterator[None]:
             os.environ["AGENTFOLD_APP_ROLE"] = old
 
 
-@asynccontextmanager
-async def app_role_databases() -> AsyncIterator[AppRoleDatabases]:
-    """Create the roles and databases, migrate as the owner, drop everything after."""
-    server = postgres_server_url()
-    assert server is not None
+@dataclass(frozen=True)
+class OwnedDatabases:
+    """Scratch roles and the two databases the owner role owns, not yet migrated."""
+
+    __test__ = False
+
+    server: str
+    owner: str
+    app: str
+    names: dict[str, str]  # by database role (manage, runtime)
+
+    def url(self, user: str, role: str) -> str:
+        """The SQLAlchemy URL of database ``role`` as ``user``."""
+        return _url(self.server, user, self.names[role])
+
+
+@contextmanager
+def owned_databases(server: str, label: str = "rls") -> Iterator[OwnedDatabases]:
+    """An owner role, an application role the owner may become (for one URL and SET
+    ROLE; never the other way round, which would give the application the system
+    policy) and two databases of the owner's; all dropped on exit."""
     token = f"{os.getpid()}_{secrets.token_hex(3)}"
     owner, app = f"agentfold_owner_{token}", f"agentfold_app_{token}"
-    names = {role: f"agentfold_rls_{token}_{role}" for role in ("manage", "runtime")}
+    names = {role: f"agentfold_{label}_{token}_{role}" for role in ("manage", "runtime")}
     with _admin(server) as admin:
         admin.execute(f'CREATE ROLE "{owner}" LOGIN')
         admin.execute(f'CREATE ROLE "{app}" LOGIN')
-        # For one URL and SET ROLE: the owner may become the application role (never
-        # the other way round, which would give the application the system policy).
         admin.execute(f'GRANT "{app}" TO "{owner}"')
         for name in names.values():
             admin.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
-    owners = {role: _url(server, owner, name) for role, name in names.items()}
-    apps = {role: _url(server, app, name) for role, name in names.items()}
-    for role in ("manage", "runtime"):
-        migrating = create_database(owners[role], role)
-        try:
-            with _app_role_setting(app):
-                await upgrade(migrating)
-        finally:
-            await migrating.dispose()
-    dbs = AppRoleDatabases(
-        owner=owner,
-        app=app,
-        manage_url=apps["manage"],
-        runtime_url=apps["runtime"],
-        owner_manage_url=owners["manage"],
-        owner_runtime_url=owners["runtime"],
-        manage=create_database(apps["manage"], "manage", system_url=owners["manage"]),
-        runtime=create_database(apps["runtime"], "runtime", system_url=owners["runtime"]),
-    )
     try:
-        yield dbs
+        yield OwnedDatabases(server, owner, app, names)
     finally:
-        await dbs.manage.dispose()
-        await dbs.runtime.dispose()
         with _admin(server) as admin:
             for name in names.values():
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'DROP ROLE IF EXISTS "{app}"')
             admin.execute(f'DROP ROLE IF EXISTS "{owner}"')
+
+
+@asynccontextmanager
+async def app_role_databases() -> AsyncIterator[AppRoleDatabases]:
+    """Create the roles and databases, migrate as the owner, drop everything after."""
+    server = postgres_server_url()
+    assert server is not None
+    with owned_databases(server) as owned:
+        owner, app = owned.owner, owned.app
+        owners = {role: owned.url(owner, role) for role in owned.names}
+        apps = {role: owned.url(app, role) for role in owned.names}
+        for role in ("manage", "runtime"):
+            migrating = create_database(owners[role], role)
+            try:
+                with _app_role_setting(app):
+                    await upgrade(migrating)
+            finally:
+                await migrating.dispose()
+        dbs = AppRoleDatabases(
+            owner=owner,
+            app=app,
+            manage_url=apps["manage"],
+            runtime_url=apps["runtime"],
+            owner_manage_url=owners["manage"],
+            owner_runtime_url=owners["runtime"],
+            manage=create_database(apps["manage"], "manage", system_url=owners["manage"]),
+            runtime=create_database(apps["runtime"], "runtime", system_url=owners["runtime"]),
+        )
+        try:
+            yield dbs
+        finally:
+            await dbs.manage.dispose()
+            await dbs.runtime.dispose()
 
 
 # A comparison of a tenant column with a bound value, as SQLAlchemy writes it in a

@@ -227,22 +227,40 @@ async def test_a_small_unit_commits_on_the_calling_thread_and_a_cascade_in_the_d
     await _clean(databases, scope)
 
 
+_ONE_ROW_MESSAGES = {
+    "create": "Create agent a",
+    "update": "Update agent a",
+    "delete": "Delete agent a",
+}
+
+
+async def _ready_for(databases: TestDatabases, ids: Ids, operation: str) -> ProjectScope:
+    """A new project, with agent ``a`` unless ``operation`` creates it."""
+    scope = await _new_project(databases, ids)
+    if operation != "create":
+        await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    return scope
+
+
+async def _one_row_write(databases: TestDatabases, scope: ProjectScope, operation: str) -> None:
+    """``operation`` (create, update or delete) of agent ``a``."""
+    if operation == "create":
+        await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    elif operation == "update":
+        await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "B"})
+    else:
+        await delete_agent(databases.manage)(scopes=scope, agent_id="a")
+
+
 @pytest.mark.parametrize("operation", ["create", "update", "delete"])
 async def test_a_one_row_commit_on_postgresql_is_one_statement(
     databases: TestDatabases, ids: Ids, operation: str
 ) -> None:
     if databases.manage.backend != "postgresql":
         pytest.skip("PostgreSQL's fused commit")
-    scope = await _new_project(databases, ids)
-    if operation != "create":
-        await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    scope = await _ready_for(databases, ids, operation)
     with captured(databases.manage) as statements:
-        if operation == "create":
-            await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
-        elif operation == "update":
-            await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "B"})
-        else:
-            await delete_agent(databases.manage)(scopes=scope, agent_id="a")
+        await _one_row_write(databases, scope, operation)
     commits = [sql for sql, _ in statements if "INSERT INTO vc_commits" in sql]
     assert len(commits) == 1
     # The commit, its change, the branch head and the manifest entry, and the clearing
@@ -250,8 +268,7 @@ async def test_a_one_row_commit_on_postgresql_is_one_statement(
     assert all(table in commits[0] for table in ("vc_changes", "vc_branches", "vc_heads"))
     assert "DELETE FROM vc_dirty" in commits[0]
     assert not any("vc_changes" in sql for sql, _ in statements if sql != commits[0])
-    expected = {"create": "Create agent a", "update": "Update agent a", "delete": "Delete agent a"}
-    assert (await _messages(databases, scope))[0] == expected[operation]
+    assert (await _messages(databases, scope))[0] == _ONE_ROW_MESSAGES[operation]
     await _clean(databases, scope)
 
 
@@ -287,24 +304,16 @@ async def test_on_postgresql_the_commit_goes_with_the_last_statements(
 ) -> None:
     if databases.manage.backend != "postgresql":
         pytest.skip("PostgreSQL's pipelined COMMIT")
-    scope = await _new_project(databases, ids)
-    if operation != "create":
-        await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+    scope = await _ready_for(databases, ids, operation)
     sent = _sent_batches(monkeypatch)
-    if operation == "create":
-        await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
-    elif operation == "update":
-        await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "B"})
-    else:
-        await delete_agent(databases.manage)(scopes=scope, agent_id="a")
+    await _one_row_write(databases, scope, operation)
     statements, after = sent[-1]
     # The version-control commit and the transaction's COMMIT in one round trip: the
     # transaction is over when it returns.
     assert "INSERT INTO vc_commits" in statements[0]
     assert statements[-1] == "COMMIT"
     assert after == TransactionStatus.IDLE
-    expected = {"create": "Create agent a", "update": "Update agent a", "delete": "Delete agent a"}
-    assert (await _messages(databases, scope))[0] == expected[operation]
+    assert (await _messages(databases, scope))[0] == _ONE_ROW_MESSAGES[operation]
     await _clean(databases, scope)
 
 

@@ -250,11 +250,7 @@ def create_database(
             isolation_level="AUTOCOMMIT",
             connect_args={"prepare_threshold": settings.prepare_threshold},
         )
-        _scope_statements(
-            engine,
-            settings.app_role if settings.row_security else None,
-            row_security=settings.row_security,
-        )
+        _scope_statements(engine, settings)
         _begin_explicitly(engine, "postgresql")
     return Database(
         role=role,
@@ -269,11 +265,14 @@ def create_database(
     )
 
 
-def _scope_statements(engine: AsyncEngine, app_role: str | None, *, row_security: bool) -> None:
+def _scope_statements(engine: AsyncEngine, settings: DatabaseSettings) -> None:
     # Every statement carries its connection's tenant (``db.row_scope``) and a
     # transaction's BEGIN goes out with its first statement; the tenant and the
     # transaction are forgotten when the transaction ends and when the connection goes
     # back to the pool.
+    # Without row-level security no role is switched to and no setting is sent.
+    row_security = settings.row_security
+    app_role = settings.app_role if row_security else None
     sync = engine.sync_engine
 
     @event.listens_for(sync, "connect")
