@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from agentfold_core.db.engine import Database, create_database
+from agentfold_core.db.writer_turns import WriterTurns
 from agentfold_core.settings import DatabaseSettings
 
 
@@ -73,3 +74,14 @@ async def test_a_second_write_inside_a_write_fails_as_sqlite_does(tmp_path: Path
 def test_postgresql_databases_do_not_take_turns() -> None:
     url = "postgresql+psycopg://user@localhost:5432/unused"
     assert create_database(url, "manage").turns is None
+
+
+async def test_a_free_turn_is_taken_without_yielding_to_the_loop() -> None:
+    turns = WriterTurns(timeout=5)
+    ran: list[str] = []
+    asyncio.get_running_loop().call_soon(ran.append, "other")
+    async with turns.turn():
+        # Nothing else ran in between: the writer's transaction starts at once.
+        assert ran == []
+    await asyncio.sleep(0)
+    assert ran == ["other"]

@@ -24,6 +24,7 @@ from agentfold_core.db import row_scope
 from agentfold_core.db.json_text import loads
 from agentfold_core.db.kept import KeptConnections
 from agentfold_core.db.prepared import WRITE_OPTION, begin_sqlite_write, send_now
+from agentfold_core.db.sqlite_wal import NO_AUTOMATIC_CHECKPOINT, Checkpoints, end_on_caller
 from agentfold_core.db.writer_turns import WriterTurns
 from agentfold_core.errors import ConfigurationError
 from agentfold_core.settings import DatabaseSettings, url_variable
@@ -123,6 +124,8 @@ class Database:
     # SQLite only: this process's write transactions queue here, not in SQLite's
     # sleeping busy handler (``db.writer_turns``).
     turns: WriterTurns | None = field(default=None, compare=False, hash=False)
+    # SQLite files only: the log's checkpoints, off the event loop (``db.sqlite_wal``).
+    checkpoints: Checkpoints | None = field(default=None, compare=False, hash=False)
     _kept: KeptConnections = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -193,6 +196,8 @@ class Database:
             with _as(conn, WRITE_OPTION):
                 async with conn.begin():
                     yield conn
+        if self.checkpoints is not None:
+            await self.checkpoints.after_write(conn)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -262,6 +267,7 @@ def create_database(
         recycle_seconds=settings.pool_recycle,
         system=system,
         turns=WriterTurns(settings.sqlite_busy_timeout_ms / 1000) if backend == "sqlite" else None,
+        checkpoints=Checkpoints() if backend == "sqlite" else None,
     )
 
 
@@ -349,9 +355,12 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
+        # Commits run on the event loop's thread; the log is checkpointed off it.
+        cursor.execute(NO_AUTOMATIC_CHECKPOINT)
         cursor.close()
 
     _begin_explicitly(engine, "sqlite", busy_timeout)
+    end_on_caller(engine)
     return engine
 
 
