@@ -1,9 +1,11 @@
 """SQLite transactions end on the caller's thread (``db.sqlite_wal``): a COMMIT costs
 no hop to the driver's thread, a refused COMMIT is rolled back at once, and the log is
-checkpointed on the driver's thread at a steady pace instead of inside a COMMIT."""
+checkpointed in the background, off the loop's thread, at a steady pace instead of inside
+a COMMIT."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator
@@ -118,16 +120,23 @@ async def test_a_refused_commit_is_rolled_back_at_once(
     assert await _count(db, "child") == 1
 
 
-async def test_the_log_is_checkpointed_on_the_drivers_thread(
+async def test_the_log_is_checkpointed_in_the_background(
     traced: tuple[Database, Traced],
 ) -> None:
     db, trace = traced
     async with db.read() as conn:
         # SQLite's own checkpoint would run inside a COMMIT, on the loop's thread.
         assert (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 0
+    checkpoints = db.checkpoints
+    assert checkpoints is not None
     for n in range(2 * sqlite_wal.CHECKPOINT_EVERY + 10):
         async with db.write() as conn:
             await conn.execute(text("INSERT INTO parent VALUES (:n)"), {"n": n})
+        if n == sqlite_wal.CHECKPOINT_EVERY - 1:
+            # Started in the background: the writer that set it off did not wait.
+            assert trace.on_loop(sqlite_wal.CHECKPOINT) == []
+            await checkpoints.wait()
+    await checkpoints.wait()
     assert trace.on_loop(sqlite_wal.CHECKPOINT) == [False, False]
 
 
@@ -153,3 +162,28 @@ async def test_the_log_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyP
     # with them it restarts after each and holds about one interval's worth.
     assert unchecked > writes * 8000
     assert checkpointed < unchecked / 2
+
+
+async def test_a_failed_checkpoint_is_logged_and_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sqlite_wal, "CHECKPOINT_EVERY", 5)
+    monkeypatch.setattr(sqlite_wal, "CHECKPOINT", "PRAGMA wal_checkpoint(NO_SUCH_MODE")
+    db = _database(tmp_path / "failing.db")
+    checkpoints = db.checkpoints
+    assert checkpoints is not None
+    try:
+        async with db.write() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        with caplog.at_level(logging.WARNING, logger="agentfold_core.db"):
+            for n in range(10):
+                async with db.write() as conn:
+                    await conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+                await checkpoints.wait()
+        failures = [r for r in caplog.records if "checkpoint" in r.getMessage()]
+        # Both intervals tried; the writes went on (a checkpoint is housekeeping).
+        assert len(failures) == 2
+        async with db.read() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 10
+    finally:
+        await db.dispose()

@@ -4,9 +4,9 @@ Every read goes through ``data_access.doors.reading`` (or ``reading_system``) an
 write through ``writing`` or ``transaction``: ``Database.read()`` and
 ``Database.write()`` are called by ``data_access/doors.py`` alone. Besides the doors,
 only ``db/engine.py`` (which implements ``read``/``write`` on the SQLAlchemy engine),
-``db/kept.py`` (the connections it keeps between uses) and
-``agentfold_core/migrations/`` (which runs DDL on its own locked connection) open
-connections.
+``db/kept.py`` (the connections it keeps between uses), ``db/sqlite_wal.py`` (the
+SQLite log's checkpoints) and ``agentfold_core/migrations/`` (which runs DDL on its
+own locked connection) open connections.
 
 The scan covers both packages' sources and reports, outside those files:
 
@@ -33,6 +33,8 @@ MAY_OPEN = (
     "agentfold_core/data_access/doors.py",
     "agentfold_core/db/engine.py",
     "agentfold_core/db/kept.py",
+    # The engine's housekeeping: the SQLite log's checkpoints, on a kept connection.
+    "agentfold_core/db/sqlite_wal.py",
 )
 MIGRATIONS = "agentfold_core/migrations/"
 DATA_LAYER = ("agentfold_core/data_access/", "agentfold_core/db/")

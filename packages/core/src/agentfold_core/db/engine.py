@@ -197,10 +197,12 @@ class Database:
                 async with conn.begin():
                     yield conn
         if self.checkpoints is not None:
-            await self.checkpoints.after_write(conn)
+            self.checkpoints.after_write(self.read)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self.checkpoints is not None:
+            await self.checkpoints.wait()
         await self._kept.close()
         await self.engine.dispose()
         if self.system is not None:
@@ -257,6 +259,7 @@ def create_database(
         )
         _scope_statements(engine, settings)
         _begin_explicitly(engine, "postgresql")
+    turns = WriterTurns(settings.sqlite_busy_timeout_ms / 1000) if backend == "sqlite" else None
     return Database(
         role=role,
         backend=backend,
@@ -266,8 +269,8 @@ def create_database(
         keep_connections=0 if settings.pool_pre_ping else settings.pool_size,
         recycle_seconds=settings.pool_recycle,
         system=system,
-        turns=WriterTurns(settings.sqlite_busy_timeout_ms / 1000) if backend == "sqlite" else None,
-        checkpoints=Checkpoints() if backend == "sqlite" else None,
+        turns=turns,
+        checkpoints=None if turns is None or _in_memory(parsed) else Checkpoints(turns),
     )
 
 
@@ -304,8 +307,12 @@ def _scope_statements(engine: AsyncEngine, settings: DatabaseSettings) -> None:
     event.listen(sync, "rollback", _ended)
 
 
+def _in_memory(url: URL) -> bool:
+    return not url.database or url.database == ":memory:"
+
+
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
-    in_memory = not url.database or url.database == ":memory:"
+    in_memory = _in_memory(url)
     # Sized like PostgreSQL's: beyond the pool, every checkout would open the file,
     # start a driver thread and set the pragmas, then close it all on return. (An
     # in-memory database has one connection, held for good.)

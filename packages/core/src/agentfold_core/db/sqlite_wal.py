@@ -12,17 +12,27 @@ ROLLBACK, and neither is sent when no transaction is open (a plain read's implic
 One part of a COMMIT is slow: SQLite's automatic checkpoint, which copies the log back
 into the database file every 1,000 pages (milliseconds, with an fsync). On the calling
 thread it would stall every request of the loop, so serving connections turn it off and
-a write transaction starts a passive checkpoint on its driver's thread every
-``CHECKPOINT_EVERY`` write transactions, after its own has ended (it waits for that;
-the other requests do not). The log's last connection to close checkpoints it as ever.
+every ``CHECKPOINT_EVERY`` write transactions a passive checkpoint runs in the
+background on a kept connection's driver thread, in a writer's turn (the writers of
+this process queue behind it, as behind SQLite's own; readers and the loop do not
+wait). The log's last connection to close checkpoints it as ever.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from agentfold_core.db.writer_turns import WriterTurns
+
+log = logging.getLogger("agentfold_core.db")
+Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
 # Write transactions of one database (in this process) between two checkpoints: at a
 # handful of pages each, about SQLite's own 1,000-page pace.
@@ -60,23 +70,45 @@ def end_on_caller(engine: AsyncEngine) -> None:
 
 
 class Checkpoints:
-    """Paces the checkpoints of one SQLite database's log in this process."""
+    """Paces the checkpoints of one SQLite database's log in this process: one at a
+    time, in the background, on a connection of its own, in a writer's turn."""
 
-    __slots__ = ("_every", "_writes")
+    __slots__ = ("_every", "_running", "_turns", "_writes")
 
-    def __init__(self, every: int | None = None) -> None:
+    def __init__(self, turns: WriterTurns, every: int | None = None) -> None:
+        self._turns = turns
         self._every = CHECKPOINT_EVERY if every is None else every
         self._writes = 0
+        self._running: asyncio.Task[None] | None = None
 
-    async def after_write(self, conn: AsyncConnection) -> None:
-        """Count a write transaction that ended on ``conn``; every ``every``-th
-        checkpoints the log on the connection's driver thread."""
+    def after_write(self, connect: Connect) -> None:
+        """Count a write transaction that ended; every ``every``-th starts a checkpoint
+        on a connection from ``connect`` unless one still runs (the writer does not
+        wait for it)."""
         self._writes += 1
-        if self._writes < self._every:
+        if self._writes < self._every or self._running is not None:
             return
         self._writes = 0
-        sync = conn.sync_connection
-        if sync is None:
-            return
-        driver: Any = sync.connection.driver_connection
-        await driver.execute_fetchall(CHECKPOINT)
+        self._running = asyncio.get_running_loop().create_task(self._checkpoint(connect))
+
+    async def _checkpoint(self, connect: Connect) -> None:
+        try:
+            # In a writer's turn: a checkpoint that writers keep appending to never
+            # finishes the log, which then restarts from its beginning no more and
+            # grows for good. Readers and the event loop do not wait.
+            async with self._turns.turn(), connect() as conn:
+                # At the driver: no transaction around it (SQLAlchemy would begin one).
+                raw = await conn.get_raw_connection()
+                driver: Any = raw.driver_connection
+                await driver.execute_fetchall(CHECKPOINT)
+        except Exception:  # a failed checkpoint is retried at the next interval
+            log.warning("checkpoint of the SQLite log failed", exc_info=True)
+        finally:
+            self._running = None
+
+    async def wait(self) -> None:
+        """Wait for a checkpoint under way, if any (before the engine is disposed)."""
+        running = self._running
+        # A task of another loop (a test harness's) cannot be awaited here.
+        if running is not None and running.get_loop() is asyncio.get_running_loop():
+            await asyncio.shield(running)
