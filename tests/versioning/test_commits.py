@@ -10,20 +10,25 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from agentfold_core.data_access import crud, doors
 from agentfold_core.data_access.documents import get_full_project, put_full_project
-from agentfold_core.data_access.doors import transaction
+from agentfold_core.data_access.doors import transaction, writing
 from agentfold_core.data_access.manage.agents import (
+    AGENTS,
     create_agent,
     create_sub_agent,
     delete_agent,
     get_agent,
     update_agent,
+    upsert_agent,
 )
 from agentfold_core.data_access.project_lifecycle import create_project, delete_project
 from agentfold_core.db import prepared
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
+from agentfold_core.versioning import commit as commit_module
 from agentfold_core.versioning.branches import create_branch
 from agentfold_core.versioning.commit import authored_by
+from agentfold_core.versioning.diff import diff
 from agentfold_core.versioning.operations import BranchStatus, log, status
 from agentfold_core.versioning.tables import VERSIONING_TABLES, heads
 from tests.conftest import Ids
@@ -340,6 +345,97 @@ async def test_on_postgresql_last_statements_that_fail_commit_nothing(
     # The connection serves the next write.
     await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "C"})
     assert (await _messages(databases, scope))[0] == "Update agent a"
+    await _clean(databases, scope)
+
+
+Trips = list[list[str]]
+
+
+def _trips(monkeypatch: pytest.MonkeyPatch) -> Trips:
+    """The statements of each call to the data layer's statement runners, in order:
+    on PostgreSQL each call is one round trip."""
+    trips: Trips = []
+    run, run_many, run_batch = prepared.run, prepared.run_many, prepared.run_batch
+
+    async def run_spy(conn: Any, statement: prepared.Prepared, *args: Any, **kw: Any) -> Any:
+        trips.append([statement.sql])
+        return await run(conn, statement, *args, **kw)
+
+    async def run_many_spy(conn: Any, work: Any) -> Any:
+        trips.append([p.sql for p, _ in work])
+        return await run_many(conn, work)
+
+    async def run_batch_spy(conn: Any, batch: prepared.Batch) -> None:
+        trips.append([p.sql for p, values in batch if values])
+        await run_batch(conn, batch)
+
+    for module in (prepared, doors, crud, commit_module):
+        for name, spy in (("run", run_spy), ("run_many", run_many_spy)):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, spy)
+    monkeypatch.setattr(prepared, "run_batch", run_batch_spy)
+    return trips
+
+
+_SINGLE_ROW_WRITES = {
+    "create": ("INSERT INTO agents", "Create agent a"),
+    "update": ("UPDATE agents", "Update agent a"),
+    "put": ("INSERT INTO agents", "Put agent a"),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(_SINGLE_ROW_WRITES))
+async def test_on_postgresql_a_single_row_write_is_two_round_trips(
+    databases: TestDatabases, ids: Ids, operation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if databases.manage.backend != "postgresql":
+        pytest.skip("PostgreSQL's round trips")
+    scope = await _ready_for(databases, ids, operation)
+    trips = _trips(monkeypatch)
+    data = {"id": "a", "name": "B"}
+    if operation == "create":
+        await create_agent(databases.manage)(scopes=scope, data=data)
+    elif operation == "update":
+        await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "B"})
+    else:
+        await upsert_agent(databases.manage)(scopes=scope, data=data)
+    monkeypatch.undo()
+    written, message = _SINGLE_ROW_WRITES[operation]
+    # The write with the commit's first reads (the branch locked, the row as recorded,
+    # the look for what else was), then the commit with the transaction's COMMIT.
+    assert len(trips) == 2, trips
+    first, second = trips
+    assert first[0].startswith(written)
+    assert "vc_branches" in first[1]
+    assert "FOR UPDATE" in first[1]
+    assert "current_setting" in first[-1]
+    assert "INSERT INTO vc_commits" in second[0]
+    assert second[-1] == "COMMIT"
+    assert (await _messages(databases, scope))[0] == message
+    found = await get_agent(databases.manage)(scopes=scope, agent_id="a")
+    assert found is not None
+    assert found.name == "B"
+    await _clean(databases, scope)
+
+
+async def test_a_write_after_the_one_that_read_ahead_is_committed_too(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    # The commit's reads made with a write are dropped when another write follows it
+    # in the transaction (not through the public functions, which end with it).
+    scope = await _ready_for(databases, ids, "update")
+    await create_agent(databases.manage)(scopes=scope, data={"id": "b", "name": "B"})
+    async with writing(databases.manage, scope) as access:
+        key = AGENTS.key(access.target, {"agent_id": "a"})
+        await AGENTS.update_row(access, key, {"name": "A2"}, last=True)
+        other = AGENTS.key(access.target, {"agent_id": "b"})
+        await AGENTS.update_row(access, other, {"name": "B2"})
+    for agent_id, name in (("a", "A2"), ("b", "B2")):
+        found = await get_agent(databases.manage)(scopes=scope, agent_id=agent_id)
+        assert found is not None
+        assert found.name == name
+    changed = await diff(databases.manage)(scopes=scope, from_ref="main~1")
+    assert {row.row_key for row in changed.rows} == {"a", "b"}
     await _clean(databases, scope)
 
 

@@ -21,8 +21,11 @@ T = TypeVar("T")
 async def committed(
     manage: Database, caller: Principal, message: str | None, call: Callable[[Unit], Awaitable[T]]
 ) -> tuple[T, str | None]:
-    """Run ``call`` in one manage transaction; its result and the commit it made (if any)."""
-    async with transaction(manage, author=caller.author, message=message or None) as unit:
+    """Run ``call``, one data-access call, in one manage transaction; its result and the
+    commit it made (if any)."""
+    async with transaction(
+        manage, author=caller.author, message=message or None, one_call=True
+    ) as unit:
         result = await call(unit)
     return result, unit.commits[-1] if unit.commits else None
 

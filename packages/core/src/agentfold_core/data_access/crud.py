@@ -391,28 +391,33 @@ class Entity(Generic[RowT]):
                 exc, self.label, message=f"invalid filter on {self.label}.{name}", prefix=name
             ) from exc
 
-    async def insert_row(self, access: Access, values: Values) -> RowT:
-        """Apply the insert rules, insert prepared values and return the stored row."""
+    async def insert_row(self, access: Access, values: Values, *, last: bool = False) -> RowT:
+        """Apply the insert rules, insert prepared values and return the stored row.
+        ``last``: the caller's last statement (``Unit.write_last``)."""
         await self._before(self.hooks.before_insert, access, (values,))
         prepared = self._prepared(access.conn.dialect, "insert", *self._value_names(values))
         with domain_errors(self.label, self.key_of(values)):
-            rows = await run(access.conn, prepared, _values(values), point=True)
+            rows = await _write_row(access, prepared, _values(values), last=last)
         return self.row(prepared.row(rows[0]))
 
-    async def update_row(self, access: Access, key: Values, values: Values) -> RowT | None:
-        """Apply the update rules and ``values`` to the row at ``key``; ``None`` if none."""
+    async def update_row(
+        self, access: Access, key: Values, values: Values, *, last: bool = False
+    ) -> RowT | None:
+        """Apply the update rules and ``values`` to the row at ``key``; ``None`` if none.
+        ``last``: the caller's last statement (``Unit.write_last``)."""
         await self._before(self.hooks.before_update, access, ({**values, **key},))
         prepared = self._prepared(access.conn.dialect, "update", *self._value_names(values))
         with domain_errors(self.label, dict(key)):
-            rows = await run(access.conn, prepared, {**_values(values), **bound(key)}, point=True)
+            rows = await _write_row(access, prepared, {**_values(values), **bound(key)}, last=last)
         return self.row(prepared.row(rows[0])) if rows else None
 
-    async def upsert_row(self, access: Access, values: Values) -> RowT:
-        """Apply the upsert rules; insert ``values`` or replace the row with the same key."""
+    async def upsert_row(self, access: Access, values: Values, *, last: bool = False) -> RowT:
+        """Apply the upsert rules; insert ``values`` or replace the row with the same key.
+        ``last``: the caller's last statement (``Unit.write_last``)."""
         await self._before(self.hooks.before_upsert, access, (values,))
         prepared = self._prepared(access.conn.dialect, "upsert", *self._value_names(values))
         with domain_errors(self.label, self.key_of(values)):
-            rows = await run(access.conn, prepared, _values(values), point=True)
+            rows = await _write_row(access, prepared, _values(values), last=last)
         return self.row(prepared.row(rows[0]))
 
     async def upsert_many(self, access: Access, rows: Sequence[Values]) -> None:
@@ -627,7 +632,7 @@ class Entity(Generic[RowT]):
             async with writing(db, scopes) as access:
                 values = self.insert_values(access.target, data)
                 access.unit.describe(f"Create {self.label} {values['id']}")
-                return await self.insert_row(access, values)
+                return await self.insert_row(access, values, last=True)
 
         return _create
 
@@ -639,7 +644,7 @@ class Entity(Generic[RowT]):
             async with writing(db, scopes) as access:
                 key = self.key(access.target, ids)
                 access.unit.describe(f"Update {self.label} {key['id']}")
-                return await self.update_row(access, key, values)
+                return await self.update_row(access, key, values, last=True)
 
         return _update
 
@@ -650,7 +655,7 @@ class Entity(Generic[RowT]):
             async with writing(db, scopes) as access:
                 values = self.insert_values(access.target, data)
                 access.unit.describe(f"Put {self.label} {values['id']}")
-                return await self.upsert_row(access, values)
+                return await self.upsert_row(access, values, last=True)
 
         return _upsert
 
@@ -664,6 +669,14 @@ class Entity(Generic[RowT]):
                 return await self.delete_keys(access, [key]) > 0
 
         return _delete
+
+
+async def _write_row(
+    access: Access, prepared: Prepared, values: Mapping[str, Any], *, last: bool
+) -> list[Any]:
+    if last:
+        return await access.unit.write_last(prepared, values)
+    return await run(access.conn, prepared, values, point=True)
 
 
 def _is_none(found: object) -> bool:

@@ -13,20 +13,21 @@ own unit of work) or an open ``Unit`` (calls share its connection and transactio
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentfold_core.data_access.scope_keys import Target, resolve
 from agentfold_core.db import row_scope
 from agentfold_core.db.engine import Database
+from agentfold_core.db.prepared import Prepared, run, run_many
 from agentfold_core.errors import ValidationFailed
 from agentfold_core.scopes import ProjectScope, TenantScope
-from agentfold_core.versioning.commit import commit_changes
+from agentfold_core.versioning.commit import commit_changes, commit_reads
 
 Hook = Callable[["Unit"], Awaitable[None]]
 _DESCRIBED_AT_MOST = 20
@@ -83,11 +84,14 @@ class Unit:
         "_checks",
         "_described",
         "_hooks",
+        "_read_ahead",
+        "_writes",
         "author",
         "commits",
         "conn",
         "database",
         "message",
+        "one_call",
         "rows_written",
         "targets",
         "tenant_id",
@@ -122,6 +126,13 @@ class Unit:
         self.rows_written: int | None = 0
         # Commits made by the unit (manage database), once it has finished.
         self.commits: list[str] = []
+        # The unit makes a single data-access call (``transaction(one_call=True)``).
+        self.one_call = False
+        # Writes noted so far, and the commit's first reads made with the last of them
+        # (how many writes there were then, the tables expected, their rows).
+        self._writes = 0
+        self._read_ahead: tuple[int, dict[tuple[str, str], set[str]], list[list[Any]]] | None
+        self._read_ahead = None
 
     def defer(self, check: Hook) -> None:
         """Run ``check`` at the end of the unit, before its commit (a deferred constraint)."""
@@ -134,6 +145,7 @@ class Unit:
     def wrote(self, target: Target, *tables: str, rows: int | None) -> None:
         """Note that the unit writes ``rows`` rows (None: unknown) of ``tables`` at
         ``target`` (project-level targets)."""
+        self._writes += 1
         if self.rows_written is not None:
             self.rows_written = None if rows is None else self.rows_written + rows
         scope = target.scope
@@ -169,9 +181,38 @@ class Unit:
                 ],
             )
 
+    async def write_last(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]:
+        """Run a point write, the last statement of the calling function (a single-row
+        create, update or put): its rows. When it is also the last of the transaction
+        (the call's own, on PostgreSQL, with nothing deferred and no listener), the
+        commit's first reads travel with it: one round trip fewer."""
+        conn = self.conn
+        if not (
+            self.one_call
+            and self.database.role == "manage"
+            and conn.dialect.name == "postgresql"
+            and not (self._checks or self._hooks or _listeners(self.database))
+        ):
+            return await run(conn, prepared, values, point=True)
+        expected = {key: set(tables) for key, tables in self.written.items()}
+        reads = commit_reads(conn.dialect, self.tenant_id, expected)
+        rows, *read = await run_many(conn, [(prepared, values), *reads])
+        self._read_ahead = (self._writes, expected, read)
+        return rows
+
+    def _still_read(self) -> list[list[Any]] | None:
+        # The commit's first reads made with the unit's last write, if nothing was
+        # written or deferred since (else they are read again).
+        ahead, self._read_ahead = self._read_ahead, None
+        if ahead is None or self._checks or self._hooks or _listeners(self.database):
+            return None
+        writes, expected, read = ahead
+        return read if writes == self._writes and expected == self.written else None
+
     async def finish(self, *, last: bool = False) -> None:
         """Run the deferred checks, then the before-commit hooks and listeners.
         ``last``: the transaction commits right after, with nothing in between."""
+        read = self._still_read()
         # Checks and hooks may defer more work; drain until nothing is left.
         while self._checks:
             check = self._checks.pop(0)
@@ -189,6 +230,7 @@ class Unit:
                 expected=self.written,
                 small=self.rows_written is not None and self.rows_written <= _SMALL_UNIT,
                 last=last and not listeners,
+                read=read,
             )
         for listener in listeners:
             await listener.before_commit(self)
@@ -295,7 +337,7 @@ async def writing(
         db.describe(message)
         yield Access(db, target)
         return
-    async with transaction(db, author=author) as unit:
+    async with transaction(db, author=author, one_call=True) as unit:
         unit.describe(message)
         target = await unit.enter(scope)
         yield Access(unit, target)
@@ -303,7 +345,7 @@ async def writing(
 
 @asynccontextmanager
 async def transaction(
-    db: Db, *, author: str | None = None, message: str | None = None
+    db: Db, *, author: str | None = None, message: str | None = None, one_call: bool = False
 ) -> AsyncIterator[Unit]:
     """A writing unit of work for several calls, committed once at the end::
 
@@ -312,12 +354,15 @@ async def transaction(
             await update_agent(unit)(...)
 
     Given a reading unit (``session``), the transaction runs on its held connection.
+    ``one_call``: the unit makes a single data-access call (an API request's write), so
+    the last statement of that call may carry the commit's first reads.
     """
     if isinstance(db, Unit):
         if db.writes:
             raise TypeError("already inside a write transaction: pass the unit itself")
         async with db.database.write_on(db.conn) as conn:
             unit = Unit(db.database, conn, writes=True, author=author, message=message)
+            unit.one_call = one_call
             if db.tenant_id is not None:
                 await unit.bind(db.tenant_id)
             yield unit
@@ -325,6 +370,7 @@ async def transaction(
         return
     async with db.write() as conn:
         unit = Unit(db, conn, writes=True, author=author, message=message)
+        unit.one_call = one_call
         yield unit
         await unit.finish(last=True)
 

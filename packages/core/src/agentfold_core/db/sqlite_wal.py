@@ -13,9 +13,10 @@ One part of a COMMIT is slow: SQLite's automatic checkpoint, which copies the lo
 into the database file every 1,000 pages (milliseconds, with an fsync). On the calling
 thread it would stall every request of the loop, so serving connections turn it off and
 every ``CHECKPOINT_EVERY`` write transactions a passive checkpoint runs in the
-background on a kept connection's driver thread, in a writer's turn (the writers of
-this process queue behind it, as behind SQLite's own; readers and the loop do not
-wait). The log's last connection to close checkpoints it as ever.
+background on a kept connection's driver thread; its tail (what writers added while
+it ran) in a writer's turn, so that the log restarts from its beginning. No request
+waits for the bulk of it, readers and the loop for none of it. The log's last
+connection to close checkpoints it as ever.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def end_on_caller(engine: AsyncEngine) -> None:
 
 class Checkpoints:
     """Paces the checkpoints of one SQLite database's log in this process: one at a
-    time, in the background, on a connection of its own, in a writer's turn."""
+    time, in the background, on a connection of its own."""
 
     __slots__ = ("_every", "_running", "_turns", "_writes")
 
@@ -93,14 +94,17 @@ class Checkpoints:
 
     async def _checkpoint(self, connect: Connect) -> None:
         try:
-            # In a writer's turn: a checkpoint that writers keep appending to never
-            # finishes the log, which then restarts from its beginning no more and
-            # grows for good. Readers and the event loop do not wait.
-            async with self._turns.turn(), connect() as conn:
+            async with connect() as conn:
                 # At the driver: no transaction around it (SQLAlchemy would begin one).
                 raw = await conn.get_raw_connection()
                 driver: Any = raw.driver_connection
+                # The bulk while writers go on; then, in a writer's turn, the few pages
+                # they added meanwhile. A log that writers keep appending to is never
+                # wholly checkpointed, so it would never restart from its beginning
+                # and would grow for good.
                 await driver.execute_fetchall(CHECKPOINT)
+                async with self._turns.turn():
+                    await driver.execute_fetchall(CHECKPOINT)
         except Exception:  # a failed checkpoint is retried at the next interval
             log.warning("checkpoint of the SQLite log failed", exc_info=True)
         finally:

@@ -578,25 +578,35 @@ async def commit_branch(
     return await drive(conn, steps)
 
 
-def _commit_steps(
-    dialect: Dialect,
-    tenant_id: str | None,
-    *,
-    message: str,
-    author: str,
-    expected: Mapping[tuple[str, str], Collection[str]],
-) -> Steps[list[str]]:
-    s = _statements(dialect)
-    # The branches and tables the unit expects to have written are locked and read
-    # with the look for what was recorded: one step (one round trip on PostgreSQL)
-    # when the forecast holds; what it missed is read after.
+Forecast = list[tuple[Branch, list[str]]]
+
+
+def _forecast(
+    tenant_id: str | None, expected: Mapping[tuple[str, str], Collection[str]]
+) -> Forecast:
     by_name = versioned_by_name()
-    forecast = [
+    return [
         (Branch(tenant_id, project, name), sorted(t for t in tables if t in by_name))
         for (project, name), tables in sorted(expected.items())
         if tenant_id is not None
     ]
-    reads = [r for branch, tables in forecast for r in _branch_reads(dialect, branch, tables)]
+
+
+def commit_reads(
+    dialect: Dialect,
+    tenant_id: str | None,
+    expected: Mapping[tuple[str, str], Collection[str]],
+) -> list[tuple[Prepared, Mapping[str, Any]]]:
+    """The statements a commit of a unit begins with: the branches and tables it
+    expects to have written, locked and read, then the look for what was recorded.
+    Run after the unit's last write, their rows may be handed to ``commit_changes``
+    (``read``) so that they travel with that write."""
+    s = _statements(dialect)
+    reads = [
+        r
+        for branch, tables in _forecast(tenant_id, expected)
+        for r in _branch_reads(dialect, branch, tables)
+    ]
     look: tuple[Prepared, Mapping[str, Any]]
     if dialect.name == "postgresql":
         # What the triggers listed as they wrote (``capture.TOUCHED``).
@@ -605,7 +615,26 @@ def _commit_steps(
         look = (s["touched"], {})
     else:
         look = (s["touched_in_tenant"], {"k_tenant": tenant_id})
-    answer = (yield Fetch([*reads, look])) or []
+    return [*reads, look]
+
+
+def _commit_steps(
+    dialect: Dialect,
+    tenant_id: str | None,
+    *,
+    message: str,
+    author: str,
+    expected: Mapping[tuple[str, str], Collection[str]],
+    read: Sequence[list[Any]] | None = None,
+) -> Steps[list[str]]:
+    # The branches and tables the unit expects to have written are locked and read
+    # with the look for what was recorded: one step (one round trip on PostgreSQL)
+    # when the forecast holds, none when ``read`` already holds their rows; what the
+    # forecast missed is read after.
+    forecast = _forecast(tenant_id, expected)
+    answer = read
+    if answer is None:
+        answer = (yield Fetch(commit_reads(dialect, tenant_id, expected))) or []
     fetched: dict[Branch, Fetched] = {}
     at = 0
     for branch, tables in forecast:
@@ -648,13 +677,15 @@ async def commit_changes(
     expected: Mapping[tuple[str, str], Collection[str]] | None = None,
     small: bool = False,
     last: bool = False,
+    read: Sequence[list[Any]] | None = None,
 ) -> list[str]:
     """Commit every branch this transaction changed (of its tenant, when the unit was
     confined to one; every branch it wrote when it ran raw SQL only); the commit ids.
     ``expected``: the tables the unit wrote by (project, branch), read in the same step
     as the look for what was recorded. ``last``: the transaction commits right after,
     with nothing in between (on PostgreSQL its ``COMMIT`` then travels with the
-    commit's last statements).
+    commit's last statements). ``read``: the rows of ``commit_reads`` for ``expected``,
+    run already after the unit's last write.
 
     On SQLite the whole conversation runs in one thread hop, or on the calling thread
     when the unit is ``small`` (a few rows written)."""
@@ -664,5 +695,6 @@ async def commit_changes(
         message=message or "Update configuration",
         author=author or current_author(),
         expected=expected or {},
+        read=read,
     )
     return await drive(conn, steps, inline=small, last=last)
