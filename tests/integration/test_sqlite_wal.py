@@ -5,6 +5,7 @@ a COMMIT."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -188,3 +189,39 @@ async def test_a_failed_checkpoint_is_logged_and_tried_again(
             assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 10
     finally:
         await db.dispose()
+
+
+_SLOW = text(
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+async def test_a_cancelled_write_rolls_back_behind_its_running_statement(
+    traced: tuple[Database, Traced],
+) -> None:
+    db, trace = traced
+
+    async def write() -> None:
+        async with db.write() as conn:
+            await conn.execute(text("INSERT INTO parent VALUES (1)"))
+            await conn.execute(_SLOW)
+
+    task = asyncio.create_task(write())
+    async with asyncio.timeout(30):
+        # Polled: the trace has no event to wait on.
+        while not any(sql.startswith("WITH RECURSIVE") for sql, _ in trace.statements):  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with asyncio.timeout(30):
+        # The ROLLBACK waits on the driver's thread for the statement to end, not on
+        # the event loop's (which would stall every other request meanwhile).
+        while "ROLLBACK" not in [sql for sql, _ in trace.statements]:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+    assert trace.on_loop("ROLLBACK") == [False]
+    assert await _count(db, "parent") == 0
+    async with db.write() as conn:
+        await conn.execute(text("INSERT INTO parent VALUES (2)"))
+    assert await _count(db, "parent") == 1

@@ -6,8 +6,9 @@ there too: in WAL mode with ``synchronous=NORMAL`` it appends pages to the log w
 waiting on the disk (a few microseconds), while the hop to the driver's thread and back
 cost the event loop about 250 us per write. While its task holds the connection, the
 driver's thread is idle (every call through it is awaited), so the COMMIT can run on
-the calling thread, as point statements already do (``db.prepared.run``); so does a
-ROLLBACK, and neither is sent when no transaction is open (a plain read's implicit one).
+the calling thread, as point statements already do (``db.prepared.run``). A ROLLBACK
+still goes to the driver's thread (it may follow a cancelled statement still running
+there), and neither is sent when no transaction is open (a plain read's implicit one).
 
 One part of a COMMIT is slow: SQLite's automatic checkpoint, which copies the log back
 into the database file every 1,000 pages (milliseconds, with an fsync). On the calling
@@ -25,10 +26,11 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, suppress
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from agentfold_core.db.writer_turns import WriterTurns
 
@@ -43,8 +45,8 @@ NO_AUTOMATIC_CHECKPOINT = "PRAGMA wal_autocheckpoint=0"
 
 
 def end_on_caller(engine: AsyncEngine) -> None:
-    """Make ``engine``'s COMMIT and ROLLBACK run on the calling thread, and send
-    neither when no transaction is open (the driver would still hop to its thread)."""
+    """Make ``engine``'s COMMIT run on the calling thread, and send neither COMMIT nor
+    ROLLBACK when no transaction is open (the driver would still hop to its thread)."""
 
     def do_commit(dbapi_connection: Any) -> None:
         raw = dbapi_connection.driver_connection._conn
@@ -61,13 +63,37 @@ def end_on_caller(engine: AsyncEngine) -> None:
                 raw.execute("ROLLBACK")
             raise
 
+    hop_to_rollback = engine.dialect.do_rollback
+
     def do_rollback(dbapi_connection: Any) -> None:
-        raw = dbapi_connection.driver_connection._conn
-        if raw.in_transaction:
-            raw.execute("ROLLBACK")
+        # On the driver's thread, queued behind whatever a cancelled task left running
+        # there (on the caller's thread it would wait for that statement, holding the
+        # event loop); nothing at all when no transaction is open.
+        if dbapi_connection.driver_connection._conn.in_transaction:
+            hop_to_rollback(dbapi_connection)
+
+    terminate = engine.dialect.do_terminate
+
+    def do_terminate(dbapi_connection: Any) -> None:
+        # SQLAlchemy ends a connection whose task was cancelled by closing it, without a
+        # ROLLBACK. The statement the task left running holds the close back (SQLite
+        # keeps a connection with an unfinished statement open until it is finalised),
+        # and with it the write lock: every other writer then waited out its busy
+        # timeout. Roll back first, on the driver's thread behind that statement.
+        if in_greenlet():
+            driver = dbapi_connection.driver_connection
+            with suppress(Exception, asyncio.CancelledError):
+                await_(asyncio.shield(driver._execute(_roll_back_if_open, driver._conn)))
+        terminate(dbapi_connection)
 
     engine.dialect.do_commit = do_commit  # type: ignore[method-assign]
     engine.dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+    engine.dialect.do_terminate = do_terminate  # type: ignore[method-assign]
+
+
+def _roll_back_if_open(raw: sqlite3.Connection) -> None:
+    if raw.in_transaction:
+        raw.execute("ROLLBACK")
 
 
 class Checkpoints:
