@@ -1,5 +1,5 @@
-"""SQLite transactions end on the caller's thread; the write-ahead log is checkpointed
-off it.
+"""How SQLite transactions end: COMMIT on the caller's thread, a cancelled write rolled
+back before its connection closes, the write-ahead log checkpointed off the event loop.
 
 aiosqlite runs every call on a thread of its own. A write transaction's COMMIT went
 there too: in WAL mode with ``synchronous=NORMAL`` it appends pages to the log without
