@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from litestar import Request, Response
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter, QueryParameter
 from pydantic import BaseModel
 
 from agentfold_api.principal import Principal
@@ -35,8 +35,8 @@ REF_PARAMS = (
         "ref",
         Annotated[
             str | None,
-            Parameter(
-                query="ref",
+            QueryParameter(
+                name="ref",
                 description="Branch, tag, commit id or prefix, or `main~N` (default `main`);"
                 " writes need a branch",
                 max_length=256,
@@ -47,7 +47,7 @@ REF_PARAMS = (
     ),
     Param(
         "ref_header",
-        Annotated[str | None, Parameter(header=REF_HEADER, description="Same as `?ref=`")],
+        Annotated[str | None, HeaderParameter(name=REF_HEADER, description="Same as `?ref=`")],
         None,
     ),
 )
@@ -55,8 +55,8 @@ MESSAGE_PARAM = Param(
     "commit_message",
     Annotated[
         str | None,
-        Parameter(
-            header=MESSAGE_HEADER, description="Commit message of this write", max_length=4096
+        HeaderParameter(
+            name=MESSAGE_HEADER, description="Commit message of this write", max_length=4096
         ),
     ],
     None,

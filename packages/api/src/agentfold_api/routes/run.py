@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel
 
@@ -72,8 +72,8 @@ _AFTER = Param(
     "after",
     Annotated[
         str | None,
-        Parameter(
-            query="after",
+        QueryParameter(
+            name="after",
             description="`next_cursor` of the previous page (omit for the first)",
             max_length=512,
         ),
@@ -88,7 +88,9 @@ def _task_filter(name: str) -> Param:
         name,
         Annotated[
             str | None,
-            Parameter(query=name, description=f"Only relations with this {name}", max_length=255),
+            QueryParameter(
+                name=name, description=f"Only relations with this {name}", max_length=255
+            ),
         ],
         None,
         query=True,

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from litestar import Request, Response
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from agentfold_api.context import PAGE_PARAMS, json_response, model_response, page_response, service
 from agentfold_api.principal import Access
@@ -40,7 +40,7 @@ _ID = Parameter(max_length=255)
 def _filter(name: str, annotation: Any, description: str) -> Param:
     return Param(
         name,
-        Annotated[annotation | None, Parameter(query=name, description=description)],
+        Annotated[annotation | None, QueryParameter(name=name, description=description)],
         None,
         query=True,
     )
@@ -64,8 +64,8 @@ _RANGE = (
         "group_by",
         Annotated[
             list[UsageGroup | Literal["none"]] | None,
-            Parameter(
-                query="group_by",
+            QueryParameter(
+                name="group_by",
                 description="Group by any of these (repeat the parameter; default `day`;"
                 " `none`: one total row)",
             ),
