@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import secrets
+import string
+from collections import Counter
 
 import pytest
 from hypothesis import given
@@ -46,6 +49,24 @@ def test_generated_ids_are_21_lowercase_alphanumerics_and_distinct() -> None:
         assert value == value.lower()
         assert is_valid_id(value)
     assert len(set(generated)) == len(generated)
+
+
+def test_generated_id_characters_are_equally_likely() -> None:
+    counts = Counter("".join(generate_id() for _ in range(20_000)))
+    assert set(counts) == set(string.ascii_lowercase + string.digits)
+    expected = 20_000 * GENERATED_ID_LENGTH / 36
+    # 5% is more than 5 standard deviations here; a plain ``byte % 36`` favours the
+    # first four characters by 14%.
+    assert all(abs(n - expected) < 0.05 * expected for n in counts.values()), counts
+
+
+def test_a_generated_id_draws_again_past_the_biased_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    draws = iter([bytes([252, 253, 254, 255] * 8), bytes(range(32))])
+    monkeypatch.setattr(secrets, "token_bytes", lambda n: next(draws))
+    # The first draw holds only bytes that would bias the alphabet: all dropped.
+    assert generate_id() == (string.ascii_lowercase + string.digits)[:21]
 
 
 def test_relation_id_is_the_truncated_sha256_of_the_nul_joined_parts() -> None:

@@ -38,9 +38,21 @@ def check_id(value: str, field: str = "id") -> str:
     return value
 
 
+# Random bytes map onto the alphabet through a table; the top bytes that would favour
+# its first characters (256 is not a multiple of 36) are dropped, so every character is
+# equally likely. One call for random bytes per id, where ``secrets.choice`` made one
+# per character (40 us an id, generated twice per created message).
+_UNBIASED = 256 - 256 % len(_ALPHABET)
+_TO_ALPHABET = bytes(ord(_ALPHABET[b % len(_ALPHABET)]) if b < _UNBIASED else 0 for b in range(256))
+_BIASED = bytes(range(_UNBIASED, 256))
+
+
 def generate_id() -> str:
     """A random 21-character lowercase alphanumeric id."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(GENERATED_ID_LENGTH))
+    found = b""
+    while len(found) < GENERATED_ID_LENGTH:
+        found += secrets.token_bytes(32).translate(_TO_ALPHABET, _BIASED)
+    return found[:GENERATED_ID_LENGTH].decode()
 
 
 def relation_id(*parts: str) -> str:
