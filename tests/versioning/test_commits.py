@@ -235,6 +235,7 @@ async def test_a_small_unit_commits_on_the_calling_thread_and_a_cascade_in_the_d
 _ONE_ROW_MESSAGES = {
     "create": "Create agent a",
     "update": "Update agent a",
+    "put": "Put agent a",
     "delete": "Delete agent a",
 }
 
@@ -248,11 +249,13 @@ async def _ready_for(databases: TestDatabases, ids: Ids, operation: str) -> Proj
 
 
 async def _one_row_write(databases: TestDatabases, scope: ProjectScope, operation: str) -> None:
-    """``operation`` (create, update or delete) of agent ``a``."""
+    """``operation`` (create, update, put or delete) of agent ``a``, named B."""
     if operation == "create":
-        await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "A"})
+        await create_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "B"})
     elif operation == "update":
         await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "B"})
+    elif operation == "put":
+        await upsert_agent(databases.manage)(scopes=scope, data={"id": "a", "name": "B"})
     else:
         await delete_agent(databases.manage)(scopes=scope, agent_id="a")
 
@@ -377,14 +380,11 @@ def _trips(monkeypatch: pytest.MonkeyPatch) -> Trips:
     return trips
 
 
-_SINGLE_ROW_WRITES = {
-    "create": ("INSERT INTO agents", "Create agent a"),
-    "update": ("UPDATE agents", "Update agent a"),
-    "put": ("INSERT INTO agents", "Put agent a"),
-}
+# The statement each single-row write starts with.
+_WRITTEN = {"create": "INSERT INTO agents", "update": "UPDATE agents", "put": "INSERT INTO agents"}
 
 
-@pytest.mark.parametrize("operation", sorted(_SINGLE_ROW_WRITES))
+@pytest.mark.parametrize("operation", sorted(_WRITTEN))
 async def test_on_postgresql_a_single_row_write_is_two_round_trips(
     databases: TestDatabases, ids: Ids, operation: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -392,15 +392,9 @@ async def test_on_postgresql_a_single_row_write_is_two_round_trips(
         pytest.skip("PostgreSQL's round trips")
     scope = await _ready_for(databases, ids, operation)
     trips = _trips(monkeypatch)
-    data = {"id": "a", "name": "B"}
-    if operation == "create":
-        await create_agent(databases.manage)(scopes=scope, data=data)
-    elif operation == "update":
-        await update_agent(databases.manage)(scopes=scope, agent_id="a", data={"name": "B"})
-    else:
-        await upsert_agent(databases.manage)(scopes=scope, data=data)
+    await _one_row_write(databases, scope, operation)
     monkeypatch.undo()
-    written, message = _SINGLE_ROW_WRITES[operation]
+    written, message = _WRITTEN[operation], _ONE_ROW_MESSAGES[operation]
     # The write with the commit's first reads (the branch locked, the row as recorded,
     # the look for what else was), then the commit with the transaction's COMMIT.
     assert len(trips) == 2, trips

@@ -63,9 +63,9 @@ def _sourced(param: Param, path: str) -> Any:
         base, *extra = get_args(base)
         marker = next((m for m in extra if isinstance(m, ParameterKwarg)), None)
         others = [m for m in extra if m is not marker]
-    kind: type[ParameterKwarg]
     if isinstance(marker, HeaderParameter | QueryParameter | PathParameter):
         return param.annotation  # its source named already
+    kind: type[ParameterKwarg]
     if marker is not None and marker.header:
         kind = HeaderParameter
     elif param.query or (marker is not None and marker.query):

@@ -191,7 +191,7 @@ class Unit:
             self.one_call
             and self.database.role == "manage"
             and conn.dialect.name == "postgresql"
-            and not (self._checks or self._hooks or _listeners(self.database))
+            and not self._more_to_run()
         ):
             return await run(conn, prepared, values, point=True)
         expected = {key: set(tables) for key, tables in self.written.items()}
@@ -200,11 +200,15 @@ class Unit:
         self._read_ahead = (self._writes, expected, read)
         return rows
 
+    def _more_to_run(self) -> bool:
+        # Deferred checks, hooks or listeners: work that may still write before the commit.
+        return bool(self._checks or self._hooks or _listeners(self.database))
+
     def _still_read(self) -> list[list[Any]] | None:
         # The commit's first reads made with the unit's last write, if nothing was
         # written or deferred since (else they are read again).
         ahead, self._read_ahead = self._read_ahead, None
-        if ahead is None or self._checks or self._hooks or _listeners(self.database):
+        if ahead is None or self._more_to_run():
             return None
         writes, expected, read = ahead
         return read if writes == self._writes and expected == self.written else None

@@ -144,10 +144,10 @@ class Database:
     @property
     def file(self) -> Path | None:
         """The SQLite database file (``None`` on PostgreSQL or in memory)."""
-        name = self.engine.url.database
-        if self.backend != "sqlite" or not name or name == ":memory:":
+        url = self.engine.url
+        if self.backend != "sqlite" or _in_memory(url):
             return None
-        return Path(name).resolve()
+        return Path(str(url.database)).resolve()
 
     def read(
         self, *, snapshot: bool = False, system: bool = False

@@ -601,12 +601,14 @@ def commit_reads(
     expects to have written, locked and read, then the look for what was recorded.
     Run after the unit's last write, their rows may be handed to ``commit_changes``
     (``read``) so that they travel with that write."""
+    return _reads_of(dialect, tenant_id, _forecast(tenant_id, expected))
+
+
+def _reads_of(
+    dialect: Dialect, tenant_id: str | None, forecast: Forecast
+) -> list[tuple[Prepared, Mapping[str, Any]]]:
     s = _statements(dialect)
-    reads = [
-        r
-        for branch, tables in _forecast(tenant_id, expected)
-        for r in _branch_reads(dialect, branch, tables)
-    ]
+    reads = [r for branch, tables in forecast for r in _branch_reads(dialect, branch, tables)]
     look: tuple[Prepared, Mapping[str, Any]]
     if dialect.name == "postgresql":
         # What the triggers listed as they wrote (``capture.TOUCHED``).
@@ -634,7 +636,7 @@ def _commit_steps(
     forecast = _forecast(tenant_id, expected)
     answer = read
     if answer is None:
-        answer = (yield Fetch(commit_reads(dialect, tenant_id, expected))) or []
+        answer = (yield Fetch(_reads_of(dialect, tenant_id, forecast))) or []
     fetched: dict[Branch, Fetched] = {}
     at = 0
     for branch, tables in forecast:
