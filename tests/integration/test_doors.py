@@ -13,6 +13,7 @@ from agentfold_core.data_access.doors import (
     remove_listener,
     session,
     transaction,
+    writing,
 )
 from agentfold_core.data_access.manage.agents import (
     create_agent,
@@ -21,7 +22,7 @@ from agentfold_core.data_access.manage.agents import (
     list_agents,
 )
 from agentfold_core.data_access.project_lifecycle import create_project
-from agentfold_core.errors import Conflict, InvalidReference, ValidationFailed
+from agentfold_core.errors import Conflict, InvalidReference, ReadOnlyRef, ValidationFailed
 from agentfold_core.scopes import AgentScope, ProjectScope, TenantScope
 from tests.conftest import Ids
 from tests.support.databases import TestDatabases
@@ -162,3 +163,31 @@ async def test_a_lost_connection_is_reported_and_replaced(
             await get_agent(unit)(scopes=scope, agent_id="a")
         assert caught.value.connection_invalidated
     assert await get_agent(databases.manage)(scopes=scope, agent_id="a") is not None
+
+
+async def test_a_write_refused_at_the_door_gives_everything_back(
+    databases: TestDatabases, ids: Ids
+) -> None:
+    """A write door that fails while it opens (a ref that names a commit) has already
+    begun its transaction: it rolls it back and gives back its connection and, on
+    SQLite, the writer's turn, every time."""
+    scope = await _project(databases, ids)
+    manage = databases.manage
+    await create_agent(manage)(scopes=scope, data={"id": "a", "name": "A"})
+    idle = len(manage._kept._idle)
+    for _ in range(3):
+        with pytest.raises(ReadOnlyRef):
+            async with writing(manage, scope.at("main~1")):
+                pass
+        assert len(manage._kept._idle) == idle
+        if manage.turns is not None:
+            assert not manage.turns._lock.locked()
+        with pytest.raises(ReadOnlyRef):
+            async with transaction(manage) as unit, writing(unit, scope.at("main~1")):
+                pass
+        assert len(manage._kept._idle) == idle
+        if manage.turns is not None:
+            assert not manage.turns._lock.locked()
+    # Nothing of the refused writes stayed; the next write goes through.
+    await create_agent(manage)(scopes=scope, data={"id": "b", "name": "B"})
+    assert (await list_agents(manage)(scopes=scope)).pagination.total == 2

@@ -13,11 +13,11 @@ own unit of work) or an open ``Unit`` (calls share its connection and transactio
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,6 +30,7 @@ from agentfold_core.scopes import ProjectScope, TenantScope
 from agentfold_core.versioning.commit import commit_changes, commit_reads
 
 Hook = Callable[["Unit"], Awaitable[None]]
+T = TypeVar("T")
 _DESCRIBED_AT_MOST = 20
 # A unit that wrote at most this many rows commits on SQLite without a thread hop:
 # its commit reads and writes a few rows per row written, a millisecond or two.
@@ -286,71 +287,155 @@ class SystemAccess:
         return self.unit.conn
 
 
-@asynccontextmanager
-async def reading(db: Db, scope: TenantScope, *, snapshot: bool = False) -> AsyncIterator[Access]:
+class _Door:
+    """What every door shares: the connection context it holds from entry to exit.
+
+    Doors are classes, not generator-based context managers: one is entered on every
+    call of the data layer, and a generator's set-up and tear-down (an async
+    generator per entry, registered with the event loop) cost as much as the point
+    statement it wraps.
+    """
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        self._held: AbstractAsyncContextManager[Any] | None = None
+
+    async def _hold(self, manager: AbstractAsyncContextManager[T]) -> T:
+        value = await manager.__aenter__()
+        self._held = manager
+        return value
+
+    async def _release(self, error: BaseException | None) -> bool | None:
+        held, self._held = self._held, None
+        if held is None:
+            return None
+        if error is None:
+            return await held.__aexit__(None, None, None)
+        return await held.__aexit__(type(error), error, error.__traceback__)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _tb: object
+    ) -> bool | None:
+        return await self._release(error)
+
+
+class _Reading(_Door):
+    __slots__ = ("_db", "_scope", "_snapshot")
+
+    def __init__(self, db: Db, scope: TenantScope, snapshot: bool) -> None:
+        super().__init__()
+        self._db, self._scope, self._snapshot = db, scope, snapshot
+
+    async def __aenter__(self) -> Access:
+        db = self._db
+        if isinstance(db, Unit):
+            return Access(db, await db.enter(self._scope))
+        conn = await self._hold(db.read(snapshot=self._snapshot))
+        try:
+            unit = Unit(db, conn, writes=False)
+            return Access(unit, await unit.enter(self._scope))
+        except BaseException as error:
+            await self._release(error)
+            raise
+
+
+def reading(
+    db: Db, scope: TenantScope, *, snapshot: bool = False
+) -> AbstractAsyncContextManager[Access]:
     """The read door: a connection and the target ``scope`` resolves to.
 
     Without ``snapshot`` a read on its own runs in autocommit (one round trip per
     statement, no BEGIN); with it, every statement sees one state.
     """
-    if isinstance(db, Unit):
-        target = await db.enter(scope)
-        yield Access(db, target)
-        return
-    async with db.read(snapshot=snapshot) as conn:
-        unit = Unit(db, conn, writes=False)
-        target = await unit.enter(scope)
-        yield Access(unit, target)
+    return _Reading(db, scope, snapshot)
 
 
-@asynccontextmanager
-async def reading_system(db: Db, *, snapshot: bool = False) -> AsyncIterator[SystemAccess]:
+class _SystemReading(_Door):
+    __slots__ = ("_db", "_joined", "_snapshot")
+
+    def __init__(self, db: Db, snapshot: bool) -> None:
+        super().__init__()
+        self._db, self._snapshot = db, snapshot
+        self._joined: Unit | None = None
+
+    async def __aenter__(self) -> SystemAccess:
+        db = self._db
+        if isinstance(db, Unit):
+            row_scope.bind(db.conn, None, system=True)
+            self._joined = db
+            return SystemAccess(db)
+        source = db.system or db
+        conn = await self._hold(source.read(snapshot=self._snapshot, system=True))
+        return SystemAccess(Unit(db, conn, writes=False))
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _tb: object
+    ) -> bool | None:
+        joined, self._joined = self._joined, None
+        if joined is not None:
+            # The unit's own tenant again, whatever happened inside.
+            row_scope.bind(joined.conn, joined.tenant_id)
+            return None
+        return await self._release(error)
+
+
+def reading_system(db: Db, *, snapshot: bool = False) -> AbstractAsyncContextManager[SystemAccess]:
     """The read door without a tenant: only for lookups that find the tenant (an API
     key by its public id) and operator reports over every tenant.
 
     On PostgreSQL its statements pass the row-level security policies as the system
     (``db.row_security``): on the owner's connection when the database has one.
     """
-    if isinstance(db, Unit):
-        row_scope.bind(db.conn, None, system=True)
+    return _SystemReading(db, snapshot)
+
+
+class _Transaction(_Door):
+    __slots__ = ("_author", "_db", "_message", "_one_call", "_unit")
+
+    def __init__(self, db: Db, author: str | None, message: str | None, one_call: bool) -> None:
+        super().__init__()
+        self._db, self._author, self._message, self._one_call = db, author, message, one_call
+        self._unit: Unit | None = None
+
+    async def __aenter__(self) -> Unit:
+        db = self._db
+        if isinstance(db, Unit):
+            if db.writes:
+                raise TypeError("already inside a write transaction: pass the unit itself")
+            database = db.database
+            conn = await self._hold(database.write_on(db.conn))
+        else:
+            database = db
+            conn = await self._hold(db.write())
         try:
-            yield SystemAccess(db)
-        finally:
-            row_scope.bind(db.conn, db.tenant_id)
-        return
-    source = db.system or db
-    async with source.read(snapshot=snapshot, system=True) as conn:
-        yield SystemAccess(Unit(db, conn, writes=False))
+            unit = Unit(database, conn, writes=True, author=self._author, message=self._message)
+            unit.one_call = self._one_call
+            if isinstance(db, Unit) and db.tenant_id is not None:
+                await unit.bind(db.tenant_id)
+        except BaseException as error:
+            await self._release(error)
+            raise
+        self._unit = unit
+        return unit
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _tb: object
+    ) -> bool | None:
+        unit, self._unit = self._unit, None
+        if error is None and unit is not None:
+            try:
+                await unit.finish(last=True)
+            except BaseException as failure:
+                # Rolled back with the writes it was to commit.
+                await self._release(failure)
+                raise
+        return await self._release(error)
 
 
-@asynccontextmanager
-async def writing(
-    db: Db, scope: TenantScope, *, author: str | None = None, message: str | None = None
-) -> AsyncIterator[Access]:
-    """The write door: a transaction confined to ``scope``'s tenant.
-
-    Given a ``Database`` or a reading ``session``, the transaction is this call's own:
-    listeners begin it, the deferred checks, hooks and listeners end it, and it
-    commits on success and rolls back on any error. Given a writing ``Unit``, the call
-    joins its transaction.
-    """
-    if isinstance(db, Unit) and db.writes:
-        target = await db.enter(scope)
-        if db.author is None:
-            db.author = author
-        db.describe(message)
-        yield Access(db, target)
-        return
-    async with transaction(db, author=author, one_call=True) as unit:
-        unit.describe(message)
-        target = await unit.enter(scope)
-        yield Access(unit, target)
-
-
-@asynccontextmanager
-async def transaction(
+def transaction(
     db: Db, *, author: str | None = None, message: str | None = None, one_call: bool = False
-) -> AsyncIterator[Unit]:
+) -> AbstractAsyncContextManager[Unit]:
     """A writing unit of work for several calls, committed once at the end::
 
         async with transaction(manage, message="Reorganise triage") as unit:
@@ -361,28 +446,60 @@ async def transaction(
     ``one_call``: the unit makes a single data-access call (an API request's write), so
     the last statement of that call may carry the commit's first reads.
     """
-    if isinstance(db, Unit):
-        if db.writes:
-            raise TypeError("already inside a write transaction: pass the unit itself")
-        async with db.database.write_on(db.conn) as conn:
-            unit = Unit(db.database, conn, writes=True, author=author, message=message)
-            unit.one_call = one_call
-            if db.tenant_id is not None:
-                await unit.bind(db.tenant_id)
-            yield unit
-            await unit.finish(last=True)
-        return
-    async with db.write() as conn:
-        unit = Unit(db, conn, writes=True, author=author, message=message)
-        unit.one_call = one_call
-        yield unit
-        await unit.finish(last=True)
+    return _Transaction(db, author, message, one_call)
 
 
-@asynccontextmanager
-async def session(db: Database, *, snapshot: bool = False) -> AsyncIterator[Unit]:
+class _Writing(_Door):
+    __slots__ = ("_author", "_db", "_message", "_scope")
+
+    def __init__(self, db: Db, scope: TenantScope, author: str | None, message: str | None) -> None:
+        super().__init__()
+        self._db, self._scope, self._author, self._message = db, scope, author, message
+
+    async def __aenter__(self) -> Access:
+        db = self._db
+        if isinstance(db, Unit) and db.writes:
+            target = await db.enter(self._scope)
+            if db.author is None:
+                db.author = self._author
+            db.describe(self._message)
+            return Access(db, target)
+        unit = await self._hold(_Transaction(db, self._author, None, True))
+        try:
+            unit.describe(self._message)
+            return Access(unit, await unit.enter(self._scope))
+        except BaseException as error:
+            await self._release(error)
+            raise
+
+
+def writing(
+    db: Db, scope: TenantScope, *, author: str | None = None, message: str | None = None
+) -> AbstractAsyncContextManager[Access]:
+    """The write door: a transaction confined to ``scope``'s tenant.
+
+    Given a ``Database`` or a reading ``session``, the transaction is this call's own:
+    listeners begin it, the deferred checks, hooks and listeners end it, and it
+    commits on success and rolls back on any error. Given a writing ``Unit``, the call
+    joins its transaction.
+    """
+    return _Writing(db, scope, author, message)
+
+
+class _Session(_Door):
+    __slots__ = ("_db", "_snapshot")
+
+    def __init__(self, db: Database, snapshot: bool) -> None:
+        super().__init__()
+        self._db, self._snapshot = db, snapshot
+
+    async def __aenter__(self) -> Unit:
+        db = self._db
+        return Unit(db, await self._hold(db.read(snapshot=self._snapshot)), writes=False)
+
+
+def session(db: Database, *, snapshot: bool = False) -> AbstractAsyncContextManager[Unit]:
     """A reading unit of work for several calls on one held connection (for example
     one API request): no pool checkout per call. With ``snapshot`` every call sees one
     state (a ref's head and the rows read at it agree); such a unit cannot write."""
-    async with db.read(snapshot=snapshot) as conn:
-        yield Unit(db, conn, writes=False)
+    return _Session(db, snapshot)
