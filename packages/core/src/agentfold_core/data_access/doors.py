@@ -166,7 +166,8 @@ class Unit:
         PostgreSQL its statements carry the tenant for row-level security from now on."""
         if self.tenant_id is None:
             self.tenant_id = tenant_id
-            row_scope.bind(self.conn, tenant_id)
+            if self.database.row_scoped:
+                row_scope.bind(self.conn, tenant_id)
             if self.writes:
                 for listener in _listeners(self.database):
                     await listener.begin(self)
@@ -362,8 +363,9 @@ class _SystemReading(_Door):
     async def __aenter__(self) -> SystemAccess:
         db = self._db
         if isinstance(db, Unit):
-            row_scope.bind(db.conn, None, system=True)
-            self._joined = db
+            if db.database.row_scoped:
+                row_scope.bind(db.conn, None, system=True)
+                self._joined = db
             return SystemAccess(db)
         source = db.system or db
         conn = await self._hold(source.read(snapshot=self._snapshot, system=True))

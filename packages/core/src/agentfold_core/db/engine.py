@@ -136,10 +136,17 @@ class Database:
             plain,
             keep=self.keep_connections,
             recycle_seconds=self.recycle_seconds,
-            # A kept connection forgets its tenant as a returned one does (checkin).
-            on_release=_forget_scope,
+            # A kept connection forgets its tenant as a returned one does (checkin);
+            # only PostgreSQL's connections carry one.
+            on_release=_forget_scope if self.row_scoped else None,
         )
         object.__setattr__(self, "_kept", kept)
+
+    @property
+    def row_scoped(self) -> bool:
+        """Whether statements carry their connection's tenant (``db.row_scope``): on
+        PostgreSQL; a SQLite connection has no scope to bind or forget."""
+        return self.backend == "postgresql"
 
     @property
     def file(self) -> Path | None:
@@ -159,7 +166,7 @@ class Database:
         With ``system`` its statements may read across tenants (``reading_system``);
         otherwise they see no tenant's rows until the doors bind one.
         """
-        if not snapshot and not system:
+        if not snapshot and (not system or not self.row_scoped):
             # The plain read, the most frequent: the kept connection's own manager.
             return self._kept.use()
         return self._read(snapshot=snapshot, system=system)
