@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,6 +31,7 @@ from agentfold_core.versioning.commit import commit_changes, commit_reads
 
 Hook = Callable[["Unit"], Awaitable[None]]
 T = TypeVar("T")
+V = TypeVar("V")
 _DESCRIBED_AT_MOST = 20
 # A unit that wrote at most this many rows commits on SQLite without a thread hop:
 # its commit reads and writes a few rows per row written, a millisecond or two.
@@ -166,8 +167,7 @@ class Unit:
         PostgreSQL its statements carry the tenant for row-level security from now on."""
         if self.tenant_id is None:
             self.tenant_id = tenant_id
-            if self.database.row_scoped:
-                row_scope.bind(self.conn, tenant_id)
+            self.bind_row_scope(tenant_id)
             if self.writes:
                 for listener in _listeners(self.database):
                     await listener.begin(self)
@@ -182,6 +182,14 @@ class Unit:
                     }
                 ],
             )
+
+    def bind_row_scope(self, tenant_id: str | None, *, system: bool = False) -> bool:
+        """Make the unit's statements run for ``tenant_id`` (or, with ``system``, across
+        tenants) on a row-scoped database; ``False`` (nothing to do) on SQLite."""
+        if not self.database.row_scoped:
+            return False
+        row_scope.bind(self.conn, tenant_id, system=system)
+        return True
 
     async def write_last(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]:
         """Run a point write, the last statement of the calling function (a single-row
@@ -288,8 +296,9 @@ class SystemAccess:
         return self.unit.conn
 
 
-class _Door:
-    """What every door shares: the connection context it holds from entry to exit.
+class _Door(Generic[V]):
+    """What every door shares: the connection context it holds from entry to exit,
+    given back when opening fails halfway.
 
     Doors are classes, not generator-based context managers: one is entered on every
     call of the data layer, and a generator's set-up and tear-down (an async
@@ -301,6 +310,16 @@ class _Door:
 
     def __init__(self) -> None:
         self._held: AbstractAsyncContextManager[Any] | None = None
+
+    async def _open(self) -> V:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> V:
+        try:
+            return await self._open()
+        except BaseException as error:
+            await self._release(error)
+            raise
 
     async def _hold(self, manager: AbstractAsyncContextManager[T]) -> T:
         value = await manager.__aenter__()
@@ -321,24 +340,19 @@ class _Door:
         return await self._release(error)
 
 
-class _Reading(_Door):
+class _Reading(_Door[Access]):
     __slots__ = ("_db", "_scope", "_snapshot")
 
     def __init__(self, db: Db, scope: TenantScope, snapshot: bool) -> None:
         super().__init__()
         self._db, self._scope, self._snapshot = db, scope, snapshot
 
-    async def __aenter__(self) -> Access:
+    async def _open(self) -> Access:
         db = self._db
         if isinstance(db, Unit):
             return Access(db, await db.enter(self._scope))
-        conn = await self._hold(db.read(snapshot=self._snapshot))
-        try:
-            unit = Unit(db, conn, writes=False)
-            return Access(unit, await unit.enter(self._scope))
-        except BaseException as error:
-            await self._release(error)
-            raise
+        unit = Unit(db, await self._hold(db.read(snapshot=self._snapshot)), writes=False)
+        return Access(unit, await unit.enter(self._scope))
 
 
 def reading(
@@ -352,7 +366,7 @@ def reading(
     return _Reading(db, scope, snapshot)
 
 
-class _SystemReading(_Door):
+class _SystemReading(_Door[SystemAccess]):
     __slots__ = ("_db", "_joined", "_snapshot")
 
     def __init__(self, db: Db, snapshot: bool) -> None:
@@ -360,11 +374,10 @@ class _SystemReading(_Door):
         self._db, self._snapshot = db, snapshot
         self._joined: Unit | None = None
 
-    async def __aenter__(self) -> SystemAccess:
+    async def _open(self) -> SystemAccess:
         db = self._db
         if isinstance(db, Unit):
-            if db.database.row_scoped:
-                row_scope.bind(db.conn, None, system=True)
+            if db.bind_row_scope(None, system=True):
                 self._joined = db
             return SystemAccess(db)
         source = db.system or db
@@ -377,7 +390,7 @@ class _SystemReading(_Door):
         joined, self._joined = self._joined, None
         if joined is not None:
             # The unit's own tenant again, whatever happened inside.
-            row_scope.bind(joined.conn, joined.tenant_id)
+            joined.bind_row_scope(joined.tenant_id)
             return None
         return await self._release(error)
 
@@ -392,7 +405,7 @@ def reading_system(db: Db, *, snapshot: bool = False) -> AbstractAsyncContextMan
     return _SystemReading(db, snapshot)
 
 
-class _Transaction(_Door):
+class _Transaction(_Door[Unit]):
     __slots__ = ("_author", "_db", "_message", "_one_call", "_unit")
 
     def __init__(self, db: Db, author: str | None, message: str | None, one_call: bool) -> None:
@@ -400,7 +413,7 @@ class _Transaction(_Door):
         self._db, self._author, self._message, self._one_call = db, author, message, one_call
         self._unit: Unit | None = None
 
-    async def __aenter__(self) -> Unit:
+    async def _open(self) -> Unit:
         db = self._db
         if isinstance(db, Unit):
             if db.writes:
@@ -410,14 +423,10 @@ class _Transaction(_Door):
         else:
             database = db
             conn = await self._hold(db.write())
-        try:
-            unit = Unit(database, conn, writes=True, author=self._author, message=self._message)
-            unit.one_call = self._one_call
-            if isinstance(db, Unit) and db.tenant_id is not None:
-                await unit.bind(db.tenant_id)
-        except BaseException as error:
-            await self._release(error)
-            raise
+        unit = Unit(database, conn, writes=True, author=self._author, message=self._message)
+        unit.one_call = self._one_call
+        if isinstance(db, Unit) and db.tenant_id is not None:
+            await unit.bind(db.tenant_id)
         self._unit = unit
         return unit
 
@@ -451,14 +460,14 @@ def transaction(
     return _Transaction(db, author, message, one_call)
 
 
-class _Writing(_Door):
+class _Writing(_Door[Access]):
     __slots__ = ("_author", "_db", "_message", "_scope")
 
     def __init__(self, db: Db, scope: TenantScope, author: str | None, message: str | None) -> None:
         super().__init__()
         self._db, self._scope, self._author, self._message = db, scope, author, message
 
-    async def __aenter__(self) -> Access:
+    async def _open(self) -> Access:
         db = self._db
         if isinstance(db, Unit) and db.writes:
             target = await db.enter(self._scope)
@@ -467,12 +476,8 @@ class _Writing(_Door):
             db.describe(self._message)
             return Access(db, target)
         unit = await self._hold(_Transaction(db, self._author, None, True))
-        try:
-            unit.describe(self._message)
-            return Access(unit, await unit.enter(self._scope))
-        except BaseException as error:
-            await self._release(error)
-            raise
+        unit.describe(self._message)
+        return Access(unit, await unit.enter(self._scope))
 
 
 def writing(
@@ -488,14 +493,14 @@ def writing(
     return _Writing(db, scope, author, message)
 
 
-class _Session(_Door):
+class _Session(_Door[Unit]):
     __slots__ = ("_db", "_snapshot")
 
     def __init__(self, db: Database, snapshot: bool) -> None:
         super().__init__()
         self._db, self._snapshot = db, snapshot
 
-    async def __aenter__(self) -> Unit:
+    async def _open(self) -> Unit:
         db = self._db
         return Unit(db, await self._hold(db.read(snapshot=self._snapshot)), writes=False)
 
