@@ -12,6 +12,12 @@ by ``PUT project-full``, then 60 more agents by ``POST``: 63 agents in all.
 Operations, each with 10 concurrent keep-alive connections for ``--seconds``:
 
 - ``trivial``: ``GET /bench/trivial`` (the baseline);
+- ``floor``: ``GET /bench/floor/...``, the least a ``GET`` agent can do: the bearer
+  key's row and the agent's row read on the bare driver (sqlite3, or a held psycopg
+  connection per concurrent request), the row answered as JSON; no validation, no
+  versioning, no checks (``bench/api_app.py``). Its ratio is the ceiling of any
+  ``GET`` agent that reads its key row per request on this machine and backend; not
+  run with row-level security (it sends no tenant);
 - ``get_agent``: ``GET`` one agent (rotating over the 60 added ones), admin key;
 - ``project_full``: ``GET project-full`` of the whole project (63 agents);
 - ``list_agents``: ``GET agents?limit=50``;
@@ -78,7 +84,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.project_document import realistic_project
 from tests.support.row_security import owned_databases
 
-from api_app import TRIVIAL_PATH
+from api_app import FLOOR_PATH, TRIVIAL_PATH
 from http_load import LoadGenerator, Operation, Outcome, percentile
 
 BENCH = Path(__file__).resolve().parent
@@ -87,13 +93,22 @@ HOST = "127.0.0.1"
 TENANT, PROJECT = "bench", "shop"
 ADDED_AGENTS = 60
 CONNECTIONS = 10
-OPERATIONS = ("trivial", "get_agent", "project_full", "list_agents", "patch_agent", "post_message")
+OPERATIONS = (
+    "trivial",
+    "floor",
+    "get_agent",
+    "project_full",
+    "list_agents",
+    "patch_agent",
+    "post_message",
+)
 TARGETS = {"get_agent": 0.30, "patch_agent": 0.10}
 # The message route as the run API spells it, whatever its parameter is named.
 MESSAGES_ROUTE = re.compile(r"^/run/v1/conversations/\{[^}]+\}/messages$")
 # What ``agentfold serve`` runs (``agentfold_api/cli.py``): measured on every operation.
 SERVED = "granian-uvloop"
-BACKENDS = ("sqlite", "postgresql", "postgresql_row_security")
+ROW_SECURITY = "postgresql_row_security"
+BACKENDS = ("sqlite", "postgresql", ROW_SECURITY)
 PROMPT = "You answer questions about orders, returns and invoices. Be brief. " * 3
 
 
@@ -391,6 +406,12 @@ def operations(seeded: Seeded) -> dict[str, Operation]:
     ops = [
         Operation("trivial", "GET", (TRIVIAL_PATH,)),
         Operation("get_agent", "GET", agents, seeded.admin),
+        Operation(
+            "floor",
+            "GET",
+            tuple(f"{FLOOR_PATH}/{TENANT}/{PROJECT}/{a}" for a in seeded.agents),
+            seeded.admin,
+        ),
         Operation("project_full", "GET", (f"{tenant}/project-full/{PROJECT}",), seeded.admin),
         Operation("list_agents", "GET", (f"{project}/agents?limit=50",), seeded.admin),
         Operation(
@@ -528,6 +549,10 @@ def bench_backend(
             for name, op in operations(seeded).items()
             if name in settings.operations or name in ("trivial", "get_agent")
         }
+        if label == ROW_SECURITY:
+            # The floor reads as the bare application role, which no policy lets see a
+            # row without the tenant setting the doors send.
+            ops.pop("floor", None)
         for op in ops.values():
             for server in servers.values():
                 # One request each before timing: every route answers on every server.
@@ -571,6 +596,8 @@ def bench_backend(
         report_ops[name] = figures
     if seeded.skipped is not None and "post_message" in settings.operations:
         report_ops["post_message"] = {"skipped": seeded.skipped}
+    if "floor" in settings.operations and "floor" not in ops:
+        report_ops["floor"] = {"skipped": "row-level security: the floor sends no tenant"}
     one = _median([s.rps for s in on(settings.served, "trivial", 1)])
     many = _median([s.rps for s in on(settings.served, "trivial")])
     report_servers = {
