@@ -13,6 +13,7 @@ own unit of work) or an open ``Unit`` (calls share its connection and transactio
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
@@ -296,7 +297,7 @@ class SystemAccess:
         return self.unit.conn
 
 
-class _Door(Generic[V]):
+class _Door(ABC, Generic[V]):
     """What every door shares: the connection context it holds from entry to exit,
     given back when opening fails halfway.
 
@@ -311,8 +312,9 @@ class _Door(Generic[V]):
     def __init__(self) -> None:
         self._held: AbstractAsyncContextManager[Any] | None = None
 
+    @abstractmethod
     async def _open(self) -> V:
-        raise NotImplementedError
+        """Take what the door holds and give what its block works with."""
 
     async def __aenter__(self) -> V:
         try:
