@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -24,6 +22,7 @@ KEY_SQL = "SELECT * FROM api_keys WHERE public_id = ?"
 AGENT_SQL = (
     "SELECT * FROM agents WHERE tenant_id = ? AND project_id = ? AND branch = 'main' AND id = ?"
 )
+_PSYCOPG_SQL = {sql: sql.replace("?", "%s") for sql in (KEY_SQL, AGENT_SQL)}
 
 
 @get(TRIVIAL_PATH, sync_to_thread=False, opt={"exclude_from_auth": True}, include_in_schema=False)
@@ -41,36 +40,29 @@ class FloorReads:
         self._idle: dict[str, list[Any]] = {"runtime": [], "manage": []}
 
     @staticmethod
-    def _url(role: str) -> str:
-        return os.environ[f"AGENTFOLD_{role.upper()}_DATABASE_URL"]
-
-    @asynccontextmanager
-    async def _connection(self, role: str) -> AsyncIterator[Any]:
-        idle = self._idle[role]
-        url = make_url(self._url(role))
-        if idle:
-            conn = idle.pop()
-        elif url.drivername.startswith("sqlite"):
+    async def _connect(role: str) -> Any:
+        url = make_url(os.environ[f"AGENTFOLD_{role.upper()}_DATABASE_URL"])
+        if url.drivername.startswith("sqlite"):
             conn = sqlite3.connect(str(url.database), check_same_thread=False)
             conn.row_factory = sqlite3.Row
-        else:
-            conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-            conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-        try:
-            yield conn
-        finally:
-            idle.append(conn)
+            return conn
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
 
     async def read(self, role: str, sql: str, params: tuple[str, ...]) -> dict[str, Any] | None:
         """One row as a mapping (``None``: no row)."""
-        async with self._connection(role) as conn:
+        idle = self._idle[role]
+        conn = idle.pop() if idle else await self._connect(role)
+        try:
             if isinstance(conn, sqlite3.Connection):
                 row = conn.execute(sql, params).fetchone()
                 return None if row is None else dict(row)
             cursor = conn.cursor(row_factory=psycopg.rows.dict_row)
-            await cursor.execute(sql.replace("?", "%s"), params)
+            await cursor.execute(_PSYCOPG_SQL[sql], params)
             found: dict[str, Any] | None = await cursor.fetchone()
             return found
+        finally:
+            idle.append(conn)
 
 
 _FLOOR = FloorReads()
