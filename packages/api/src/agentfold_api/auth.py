@@ -84,6 +84,8 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
         )
     if handler.opt.get(BODY_OPT):
         _check_json_body(connection)
+    if not connection.scope.get("query_string"):
+        return  # nothing to parse (most requests)
     known: frozenset[str] = handler.opt.get(QUERY_OPT, frozenset())
     unknown = sorted(set(connection.query_params) - known)
     if unknown:

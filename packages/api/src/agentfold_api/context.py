@@ -3,6 +3,7 @@ the commit message; and how rows go out as JSON."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
@@ -110,11 +111,26 @@ def scope_at(level: ScopeLevel, caller: Principal, ids: Mapping[str, Any], ref: 
         return tenant_scope(caller, tenant_id)
     project_id = ids["project_id"]
     caller.check_reach(tenant_id, project_id)
-    if level is ScopeLevel.PROJECT:
+    agent_id = None if level is ScopeLevel.PROJECT else ids["agent_id"]
+    sub_agent_id = ids["sub_agent_id"] if level is ScopeLevel.SUB_AGENT else None
+    return _scope(tenant_id, project_id, agent_id, sub_agent_id, ref)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scope(
+    tenant_id: str,
+    project_id: str,
+    agent_id: str | None,
+    sub_agent_id: str | None,
+    ref: str,
+) -> ProjectScope:
+    # Scopes are immutable and their ids checked when made: the same path's scope is
+    # made once, not on every request (a rejected one is not kept and is refused again).
+    if agent_id is None:
         return ProjectScope(tenant_id, project_id, ref=ref)
-    if level is ScopeLevel.AGENT:
-        return AgentScope(tenant_id, project_id, ids["agent_id"], ref=ref)
-    return SubAgentScope(tenant_id, project_id, ids["agent_id"], ids["sub_agent_id"], ref=ref)
+    if sub_agent_id is None:
+        return AgentScope(tenant_id, project_id, agent_id, ref=ref)
+    return SubAgentScope(tenant_id, project_id, agent_id, sub_agent_id, ref=ref)
 
 
 def project_scope_at(
@@ -136,6 +152,12 @@ def path_scope(
     return project_scope_at(level, principal(request), kw, ref)
 
 
+def json_bytes(model: BaseModel, include: set[str] | None = None) -> bytes:
+    """A model as JSON bytes (only the fields in ``include``, when given), straight from
+    its serializer: ``model_dump_json`` would decode them to a str to be encoded again."""
+    return model.__pydantic_serializer__.to_json(model, include=include)
+
+
 def json_response(
     content: bytes, *, status_code: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response[bytes]:
@@ -147,20 +169,14 @@ def model_response(
     model: BaseModel, *, status_code: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response[bytes]:
     """A pydantic model as JSON."""
-    return json_response(model.model_dump_json().encode(), status_code=status_code, headers=headers)
+    return json_response(json_bytes(model), status_code=status_code, headers=headers)
 
 
 def page_response(
     items: Iterable[bytes], pagination: Pagination, *, headers: Mapping[str, str] | None = None
 ) -> Response[bytes]:
     """``{data, pagination}`` from already encoded rows."""
-    body = (
-        b'{"data":['
-        + b",".join(items)
-        + b'],"pagination":'
-        + pagination.model_dump_json().encode()
-        + b"}"
-    )
+    body = b'{"data":[' + b",".join(items) + b'],"pagination":' + json_bytes(pagination) + b"}"
     return json_response(body, headers=headers)
 
 

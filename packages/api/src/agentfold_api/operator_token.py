@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agentfold_api.settings import ApiSettings
 from agentfold_core.db.engine import Database
+from agentfold_core.secrets.api_keys import KEY_PREFIX
 
 TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a credential
 _PREFIX = "afop_"
@@ -22,14 +23,20 @@ class OperatorToken:
     """A digest of the operator token (the plaintext is not kept in memory)."""
 
     digest: bytes
+    # Whether the token is shaped like an API key (``af_...``): if not, no API key
+    # can be it, and the request that carries one (nearly every request) is spared
+    # the digest.
+    key_shaped: bool = False
 
     @classmethod
     def of(cls, token: str) -> OperatorToken:
         """The token's digest."""
-        return cls(hashlib.sha256(token.encode()).digest())
+        return cls(hashlib.sha256(token.encode()).digest(), token.startswith(KEY_PREFIX))
 
     def matches(self, candidate: str) -> bool:
         """Whether ``candidate`` is the operator token (constant time)."""
+        if not self.key_shaped and candidate.startswith(KEY_PREFIX):
+            return False
         return hmac.compare_digest(self.digest, hashlib.sha256(candidate.encode()).digest())
 
 

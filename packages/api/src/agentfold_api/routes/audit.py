@@ -9,7 +9,14 @@ from litestar import Request, Response
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import Parameter
 
-from agentfold_api.context import PAGE_PARAMS, page_response, principal, service, tenant_scope
+from agentfold_api.context import (
+    PAGE_PARAMS,
+    json_bytes,
+    page_response,
+    principal,
+    service,
+    tenant_scope,
+)
 from agentfold_api.routes.paths import TENANT
 from agentfold_api.routing import Param, route
 from agentfold_core.data_access.runtime.audit_events import (
@@ -66,9 +73,7 @@ async def _list(request: Request[Any, Any, Any], *, tenant_id: str, **kw: Any) -
         since=kw["since"],
         until=kw["until"],
     )
-    return page_response(
-        (row.model_dump_json(include=_FIELDS).encode() for row in found.data), found.pagination
-    )
+    return page_response((json_bytes(row, _FIELDS) for row in found.data), found.pagination)
 
 
 def audit_handlers() -> list[HTTPRouteHandler]:

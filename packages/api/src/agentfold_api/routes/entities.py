@@ -16,6 +16,7 @@ from agentfold_api.context import (
     PAGE_PARAMS,
     REF_PARAMS,
     commit_headers,
+    json_bytes,
     json_response,
     page_response,
     path_scope,
@@ -56,7 +57,7 @@ class EntityRoutes:
 
     def encode(self, row: BaseModel) -> bytes:
         """The row as its API JSON (scope columns and secrets left out)."""
-        return row.model_dump_json(include=self.fields).encode()
+        return json_bytes(row, self.fields)
 
     def _scope(self, request: Request[Any, Any, Any], kw: dict[str, Any]) -> ProjectScope:
         return path_scope(request, self.level, kw)

@@ -16,6 +16,7 @@ from agentfold_api.context import (
     REF_PARAMS,
     chosen_ref,
     commit_headers,
+    json_bytes,
     json_response,
     path_scope,
     principal,
@@ -81,9 +82,7 @@ class LinkRoutes:
             return await self.link.link(unit)(scopes=scope, data=values)
 
         row, commit = await committed(service(request).manage, principal(request), message, call)
-        return json_response(
-            row.model_dump_json(include=self.fields).encode(), headers=commit_headers(commit)
-        )
+        return json_response(json_bytes(row, self.fields), headers=commit_headers(commit))
 
     async def delete(self, request: Request[Any, Any, Any], **kw: Any) -> Response[Any]:
         """Remove the sub-agent's link to the target."""
@@ -122,11 +121,7 @@ class LinkRoutes:
 
         rows, commit = await read_pinned(service(request).manage, scope, read)
         shown = [r for r in rows if agent_id is None or r.agent_id == agent_id]
-        body = (
-            b"["
-            + b",".join(r.model_dump_json(include=self.user_fields).encode() for r in shown)
-            + b"]"
-        )
+        body = b"[" + b",".join(json_bytes(r, self.user_fields) for r in shown) + b"]"
         return json_response(body, headers=commit_headers(commit))
 
     def handlers(self) -> list[HTTPRouteHandler]:

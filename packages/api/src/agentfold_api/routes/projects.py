@@ -14,6 +14,7 @@ from agentfold_api.context import (
     PAGE_PARAMS,
     REF_PARAMS,
     commit_headers,
+    json_bytes,
     json_response,
     model_response,
     page_response,
@@ -57,8 +58,7 @@ _AGENT = [*_PROJECT, Param("agent_id", str)]
 
 
 def _json(row: Any) -> bytes:
-    data: bytes = row.model_dump_json(include=_FIELDS).encode()
-    return data
+    return json_bytes(row, _FIELDS)
 
 
 def _no_project(project_id: str) -> NotFound:

@@ -12,7 +12,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel
 
-from agentfold_api.context import json_response, page_response, principal, service
+from agentfold_api.context import json_bytes, json_response, page_response, principal, service
 from agentfold_api.principal import Principal
 from agentfold_core.data_access.crud import Entity
 from agentfold_core.errors import NotFound, ValidationFailed, field_error
@@ -29,7 +29,7 @@ def selected(entity: Entity[Any]) -> type[BaseModel]:
 
 def encode(entity: Entity[Any], row: BaseModel) -> bytes:
     """A row as its API JSON (scope columns left out)."""
-    return row.model_dump_json(include=_shown(entity)).encode()
+    return json_bytes(row, _shown(entity))
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentfold_api.audit import audited
 from agentfold_api.context import (
     PAGE_PARAMS,
+    json_bytes,
     json_response,
     model_response,
     page_response,
@@ -62,11 +63,11 @@ class ApiKeyIssue(BaseModel):
 
 
 def _tenant_json(row: BaseModel) -> bytes:
-    return row.model_dump_json(include=_TENANT_FIELDS).encode()
+    return json_bytes(row, _TENANT_FIELDS)
 
 
 def _key_json(row: ApiKeyPublic) -> bytes:
-    return row.model_dump_json().encode()
+    return json_bytes(row)
 
 
 def _no_tenant(tenant_id: str) -> NotFound:

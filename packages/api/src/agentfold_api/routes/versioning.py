@@ -17,6 +17,7 @@ from agentfold_api.context import (
     PAGE_PARAMS,
     REF_PARAMS,
     commit_headers,
+    json_bytes,
     model_response,
     path_scope,
     principal,
@@ -115,7 +116,7 @@ def _scope(request: Request[Any, Any, Any], kw: dict[str, Any]) -> ProjectScope:
 
 
 def _list_json(items: list[Any]) -> bytes:
-    return b"[" + b",".join(i.model_dump_json().encode() for i in items) + b"]"
+    return b"[" + b",".join(json_bytes(i) for i in items) + b"]"
 
 
 async def _branches(request: Request[Any, Any, Any], **kw: Any) -> Response[Any]:
