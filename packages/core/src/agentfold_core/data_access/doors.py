@@ -157,22 +157,31 @@ class Unit:
 
     async def enter(self, scope: TenantScope) -> Target:
         """Resolve ``scope`` for this unit, which never crosses tenants."""
+        if not self.writes:
+            # A read has no listeners to await: confined here, without a coroutine
+            # more on every read of the data layer.
+            self._confine(scope.tenant_id)
+            return resolve(scope)
         await self.bind(scope.tenant_id)
-        target = resolve(scope, write=self.writes)
-        if self.writes and target not in self.targets:
+        target = resolve(scope, write=True)
+        if target not in self.targets:
             self.targets.append(target)
         return target
 
     async def bind(self, tenant_id: str) -> None:
         """Confine the unit to ``tenant_id`` (listeners begin a writing unit here); on
         PostgreSQL its statements carry the tenant for row-level security from now on."""
+        if self._confine(tenant_id) and self.writes:
+            for listener in _listeners(self.database):
+                await listener.begin(self)
+
+    def _confine(self, tenant_id: str) -> bool:
+        # The unit's tenant, set once (True: just now); another tenant is refused.
         if self.tenant_id is None:
             self.tenant_id = tenant_id
             self.bind_row_scope(tenant_id)
-            if self.writes:
-                for listener in _listeners(self.database):
-                    await listener.begin(self)
-        elif tenant_id != self.tenant_id:
+            return True
+        if tenant_id != self.tenant_id:
             raise ValidationFailed(
                 "one unit of work cannot span two tenants",
                 errors=[
@@ -183,6 +192,7 @@ class Unit:
                     }
                 ],
             )
+        return False
 
     def bind_row_scope(self, tenant_id: str | None, *, system: bool = False) -> bool:
         """Make the unit's statements run for ``tenant_id`` (or, with ``system``, across

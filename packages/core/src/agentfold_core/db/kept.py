@@ -55,18 +55,22 @@ class KeptConnections:
             if owner is loop:
                 await conn.close()
 
-    async def _take(self) -> tuple[AsyncConnection, float]:
+    async def _take(self) -> _Kept:
         loop = asyncio.get_running_loop()
         while self._idle:
-            owner, born, conn = self._idle.pop()
-            if owner is not loop:
+            kept = self._idle.pop()
+            if kept[0] is not loop:
                 continue  # a connection of another loop cannot be used (or closed) here
-            if not (conn.closed or conn.invalidated):
-                return conn, born
-        return await self._engine.connect(), time.monotonic()
+            if _sound(kept[2]):
+                return kept
+        return loop, time.monotonic(), await self._engine.connect()
 
-    async def _give_back(self, conn: AsyncConnection, born: float) -> None:
-        if conn.in_transaction():
+    async def _give_back(self, kept: _Kept) -> None:
+        conn = kept[2]
+        # State is read on the synchronous connection itself: each of the async
+        # proxy's properties goes through two more calls, on every use.
+        sync = conn.sync_connection
+        if sync is not None and sync.in_transaction():
             # Only the implicit transaction of a plain read (it sent no BEGIN).
             try:
                 await conn.rollback()
@@ -75,17 +79,11 @@ class KeptConnections:
                 return
         if self._on_release is not None and not conn.closed:
             self._on_release(conn)
-        aged = 0 <= self._recycle < time.monotonic() - born
-        if (
-            conn.closed
-            or conn.invalidated
-            or aged
-            or len(self._idle) >= self._keep
-            or self._pool_dry()
-        ):
+        aged = 0 <= self._recycle < time.monotonic() - kept[1]
+        if not _sound(conn) or aged or len(self._idle) >= self._keep or self._pool_dry():
             await conn.close()
             return
-        self._idle.append((asyncio.get_running_loop(), born, conn))
+        self._idle.append(kept)
 
     def _pool_dry(self) -> bool:
         # Nothing left in the pool: someone may be waiting for a connection.
@@ -96,24 +94,30 @@ class KeptConnections:
         return pool.checkedin() == 0 and limit >= 0 and pool.overflow() >= limit
 
 
+def _sound(conn: AsyncConnection) -> bool:
+    # Neither closed nor invalidated, read on the synchronous connection itself.
+    sync = conn.sync_connection
+    return sync is not None and not sync.closed and not sync.invalidated
+
+
 class _Use:
     """One use of a kept connection: a class, not a generator-based context manager,
     since every read of the data layer enters one (a third of a door's own cost)."""
 
-    __slots__ = ("_born", "_conn", "_kept")
+    __slots__ = ("_held", "_kept")
 
     def __init__(self, kept: KeptConnections) -> None:
         self._kept = kept
 
     async def __aenter__(self) -> AsyncConnection:
-        self._conn, self._born = await self._kept._take()
-        return self._conn
+        self._held = await self._kept._take()
+        return self._held[2]
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _tb: object
     ) -> None:
         if kind is None or issubclass(kind, Exception):
-            await self._kept._give_back(self._conn, self._born)
+            await self._kept._give_back(self._held)
         else:
             # Cancelled, perhaps mid-statement: its state is unknown, the pool decides.
-            await asyncio.shield(self._conn.close())
+            await asyncio.shield(self._held[2].close())
