@@ -26,7 +26,7 @@ class OperatorToken:
     # Whether the token is shaped like an API key (``af_...``): if not, no API key
     # can be it, and the request that carries one (nearly every request) is spared
     # the digest.
-    key_shaped: bool = False
+    key_shaped: bool
 
     @classmethod
     def of(cls, token: str) -> OperatorToken:

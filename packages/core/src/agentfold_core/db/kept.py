@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 
@@ -61,7 +62,7 @@ class KeptConnections:
             kept = self._idle.pop()
             if kept[0] is not loop:
                 continue  # a connection of another loop cannot be used (or closed) here
-            if _sound(kept[2]):
+            if _sound(kept[2].sync_connection):
                 return kept
         return loop, time.monotonic(), await self._engine.connect()
 
@@ -77,10 +78,10 @@ class KeptConnections:
             except Exception:  # noqa: BLE001 - the use succeeded; the pool drops it
                 await conn.close()
                 return
-        if self._on_release is not None and not conn.closed:
+        if self._on_release is not None and sync is not None and not sync.closed:
             self._on_release(conn)
         aged = 0 <= self._recycle < time.monotonic() - kept[1]
-        if not _sound(conn) or aged or len(self._idle) >= self._keep or self._pool_dry():
+        if not _sound(sync) or aged or len(self._idle) >= self._keep or self._pool_dry():
             await conn.close()
             return
         self._idle.append(kept)
@@ -94,9 +95,8 @@ class KeptConnections:
         return pool.checkedin() == 0 and limit >= 0 and pool.overflow() >= limit
 
 
-def _sound(conn: AsyncConnection) -> bool:
-    # Neither closed nor invalidated, read on the synchronous connection itself.
-    sync = conn.sync_connection
+def _sound(sync: Connection | None) -> bool:
+    # An async connection's synchronous one: started, neither closed nor invalidated.
     return sync is not None and not sync.closed and not sync.invalidated
 
 
